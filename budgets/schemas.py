@@ -1,0 +1,49 @@
+"""Schemas of budgets and adjustments."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from budgets.models import AdjustmentStatus, Subject
+from grants.fields import Money
+from grants.schemas import Choice
+
+
+class BudgetLineSchema(Schema):
+    id = fields.Int(dump_only=True)
+    grant_id = fields.Int(dump_only=True)
+    subject = Choice(Subject, required=True)
+    amount = Money(required=True)
+    adjusted = Money(dump_only=True, allow_negative=True)
+    spent = Money(dump_only=True)
+    reserved = Money(dump_only=True)
+    available = Money(dump_only=True, allow_negative=True)
+    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+
+
+class BudgetLineUpdateSchema(Schema):
+    amount = Money()
+    note = fields.Str(validate=validate.Length(max=2000))
+
+
+class BudgetSchema(Schema):
+    lines = fields.List(fields.Nested(BudgetLineSchema), required=True, validate=validate.Length(min=1, max=10))
+
+
+class AdjustmentSchema(Schema):
+    id = fields.Int(dump_only=True)
+    grant_id = fields.Int(dump_only=True)
+    from_subject = Choice(Subject, required=True)
+    to_subject = Choice(Subject, required=True)
+    amount = Money(required=True, positive=True)
+    reason = fields.Str(load_default="", validate=validate.Length(max=2000))
+    status = Choice(AdjustmentStatus, dump_only=True)
+    approver_level = fields.Str(dump_only=True)
+    rule_id = fields.Str(dump_only=True)
+    decision_reason = fields.Str(dump_only=True)
+    requested_at = fields.DateTime(dump_only=True)
+    decided_at = fields.DateTime(dump_only=True)
+
+
+class DecisionSchema(Schema):
+    approve = fields.Bool(required=True)
+    reason = fields.Str(load_default="", validate=validate.Length(max=2000))

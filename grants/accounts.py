@@ -1,0 +1,46 @@
+"""Users and API tokens."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from grants.auth import hash_token, new_token
+from grants.db import unit_of_work
+from grants.errors import Conflict, Invalid
+from grants.extensions import db
+from grants.models import ApiToken, Role, User
+
+
+def create_user(username: str, role: str | Role, password: str, institution_id: int | None = None,
+                email: str | None = None) -> tuple[User, str]:
+    """Create a user with a hashed password and return it with a new API token (shown once)."""
+    role = Role(role)
+    if role == Role.INSTITUTION and institution_id is None:
+        raise Invalid("单位用户须属于一个单位 / institution users belong to an institution",
+                      {"institution_id": ["required for role institution"]})
+    if len(password) < 8:
+        raise Invalid("密码至少 8 位 / password must have at least 8 characters", {"password": ["too short"]})
+    with unit_of_work() as s:
+        if s.execute(select(User.id).where(User.username == username)).first():
+            raise Conflict("用户名已存在 / username taken", {"username": ["taken"]})
+        user = User(username=username, role=role, institution_id=institution_id if role == Role.INSTITUTION else None,
+                    email=email)
+        user.set_password(password)
+        s.add(user)
+        s.flush()
+        token = new_token()
+        s.add(ApiToken(user_id=user.id, token_hash=hash_token(token), label="initial"))
+    return user, token
+
+
+def issue_token(user: User, label: str = "") -> str:
+    with unit_of_work() as s:
+        token = new_token()
+        s.add(ApiToken(user_id=user.id, token_hash=hash_token(token), label=label))
+    return token
+
+
+def authenticate(username: str, password: str) -> User | None:
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user

@@ -1,0 +1,82 @@
+"""The one application factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, send_from_directory
+
+from grants.config import load_config
+from grants.extensions import api, babel, csrf, db, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask("grants", instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, config))
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    return app
+
+
+def _locale():
+    from flask import request
+
+    return request.accept_languages.best_match(["zh", "en"]) or "zh"
+
+
+def register_extensions(app: Flask) -> None:
+    import compliance.models  # noqa: F401  - every model registered on the metadata
+    import budgets.models  # noqa: F401
+    import grants.ledger  # noqa: F401
+    from grants.auth import register_auth
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
+    babel.init_app(app, locale_selector=_locale)
+    csrf.init_app(app)
+    register_auth(app)
+    _offline_api_docs(app)
+    api.init_app(app)
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _offline_api_docs(app: Flask) -> None:
+    """Swagger UI served from the swagger-ui-bundle package: the docs page needs no internet."""
+    import swagger_ui_bundle
+
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", None)
+    app.config["OPENAPI_SWAGGER_UI_PATH"] = "docs"
+    app.config["OPENAPI_SWAGGER_UI_URL"] = "/api/v1/docs-assets/"
+
+    @app.get("/api/v1/docs-assets/<path:filename>")
+    def swagger_assets(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+
+def register_blueprints(app: Flask) -> None:
+    from budgets.api import blp as budgets_blp
+    from compliance.api import blp as compliance_blp
+    from grants.api import blp as grants_blp
+
+    for blp in (grants_blp, budgets_blp, compliance_blp):
+        api.register_blueprint(blp)
+        csrf.exempt(blp)  # token-authenticated JSON API; the HTML forms keep CSRF
+
+
+def register_error_handlers(app: Flask) -> None:
+    from grants.errors import register_error_handlers as _register
+
+    _register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from grants.cli import grants_cli
+
+    app.cli.add_command(grants_cli)

@@ -1,0 +1,103 @@
+"""Who is calling, and what they may see.
+
+API callers send ``Authorization: Bearer <token>``; browsers use a Flask-Login session. Every
+query on scoped data goes through ``scope_to_caller`` so an institution never sees another's rows
+(they answer 404, as if absent); auditors are read-only everywhere.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from functools import wraps
+
+from flask import request
+from flask_login import current_user
+from sqlalchemy import select
+
+from grants.errors import DomainError, Forbidden
+from grants.extensions import db, login_manager
+from grants.models import ApiToken, Role, User
+
+READ_ROLES = frozenset(Role)
+
+
+class Unauthorized(DomainError):
+    status, code = 401, "unauthorized"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "kj_" + secrets.token_urlsafe(32)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    return db.session.get(User, int(user_id))
+
+
+@login_manager.request_loader
+def _load_from_token(req):
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    token = header[7:].strip()
+    row = db.session.execute(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False), User.active.is_(True))
+    ).scalar_one_or_none()
+    return row
+
+
+def caller() -> User:
+    user = current_user
+    if not getattr(user, "is_authenticated", False):
+        raise Unauthorized("需要登录或 API 令牌 / authentication required")
+    return user._get_current_object() if hasattr(user, "_get_current_object") else user
+
+
+def require(*roles: Role):
+    """Allow only the given roles (any authenticated role if none given)."""
+
+    def deco(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            user = caller()
+            if roles and user.role not in roles:
+                raise Forbidden(f"角色 {user.role.value} 无权执行此操作 / role {user.role.value} may not do this")
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
+WRITERS = (Role.INSTITUTION, Role.FINANCE_BUREAU, Role.ADMIN)
+BUREAU = (Role.FINANCE_BUREAU, Role.ADMIN)
+
+
+def scope_to_caller(stmt, institution_column, user: User):
+    """Restrict a select to the caller's institution when the caller is institution staff."""
+    if user.role == Role.INSTITUTION:
+        return stmt.where(institution_column == user.institution_id)
+    return stmt
+
+
+def may_see_institution(user: User, institution_id: int) -> bool:
+    return user.role != Role.INSTITUTION or user.institution_id == institution_id
+
+
+def _reject_auditor_writes():
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.path.startswith("/api/"):
+        user = current_user
+        if getattr(user, "is_authenticated", False) and user.role == Role.AUDITOR:
+            # the read-only dry run is still allowed for auditors
+            if not request.path.endswith("/expenses/check"):
+                raise Forbidden("审计人员为只读角色 / auditors are read-only")
+
+
+def register_auth(app) -> None:
+    login_manager.init_app(app)
+    app.before_request(_reject_auditor_writes)

@@ -1,0 +1,104 @@
+"""Domain exceptions and the one place that maps every error to a JSON body.
+
+Every 4xx is ``{"code", "message", "errors": {field: [...]}}``. Unexpected errors roll the session
+back and answer a generic 500 without the exception's text.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    code = "domain_error"
+
+    def __init__(self, message: str, errors: dict | None = None, **extra):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class Invalid(DomainError):
+    status, code = 422, "invalid"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class GrantNotActive(Conflict):
+    code = "grant_not_active"
+
+
+class BudgetExceeded(Conflict):
+    code = "budget_exceeded"
+
+
+class GateClosed(Conflict):
+    """A tranche whose milestone / race stage / acceptance gate is not open yet."""
+
+    code = "gate_closed"
+
+
+def error_body(code: str, message: str, errors: dict | None = None, **extra) -> dict:
+    return {"code": code, "message": message, "errors": errors or {}, **extra}
+
+
+def register_error_handlers(app) -> None:
+    from grants.extensions import db
+
+    @app.errorhandler(DomainError)
+    def _domain(e: DomainError):
+        db.session.rollback()
+        return jsonify(error_body(e.code, e.message, e.errors, **e.extra)), e.status
+
+    @app.errorhandler(ValidationError)
+    def _validation(e: ValidationError):
+        db.session.rollback()
+        errors = e.messages if isinstance(e.messages, dict) else {"_schema": e.messages}
+        return jsonify(error_body("validation_error", "输入有误 / invalid input", errors)), 422
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        if e.code and e.code >= 500:
+            db.session.rollback()
+        # flask-smorest/webargs put marshmallow messages in e.data["messages"]
+        data = getattr(e, "data", None) or {}
+        errors = data.get("messages") or {}
+        if isinstance(errors, dict) and len(errors) == 1 and next(iter(errors)) in ("json", "query", "form",
+                                                                                     "headers", "files"):
+            errors = next(iter(errors.values()))
+        if not isinstance(errors, dict):
+            errors = {"_schema": errors}
+        code = (e.name or "error").lower().replace(" ", "_")
+        if e.code == 422:
+            code = "validation_error"
+        body = error_body(code, e.description or e.name, errors)
+        if not request.path.startswith("/api/") and e.code in (404, 405) and not request.accept_mimetypes.accept_json:
+            return e
+        return jsonify(body), e.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify(error_body("internal_error", "服务器内部错误 / internal error")), 500
