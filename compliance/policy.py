@@ -1,0 +1,423 @@
+"""Policy files: load, validate, hash, compile; and the two DB helpers that land and pick versions.
+
+A policy file (``compliance/policies/*.yaml``) is one dated version of a policy set. Once landed in
+``policy_versions`` a version never changes: its content hash is the identity every verdict records.
+Everything the engine needs is built once in :meth:`Policy.from_content` (lowercased keywords,
+frozensets, Decimals, rules grouped by target, a per-scope rule cache), so :func:`compliance.rules.judge`
+does no parsing per call.
+
+The module is pure except ``sync_policy_files`` and ``version_in_force``, which take a session, use
+``select()`` and never commit.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+import yaml
+
+from compliance.rules import (
+    KINDS,
+    RULE_SEVERITIES,
+    SCOPE_KEYS,
+    ParamReader,
+    PolicyError,
+    Rule,
+    parse_tiers,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from compliance.models import PolicyVersion
+
+__all__ = ["POLICY_DIR", "DEFAULT_POLICY_SET", "Policy", "PolicyError", "load_policy_file", "content_hash",
+           "sync_policy_files", "version_in_force", "policy_for"]
+
+POLICY_DIR = Path(__file__).resolve().parent / "policies"
+DEFAULT_POLICY_SET = "ordos-research-funds"
+
+TOP_KEYS = {"policy_set", "version", "title", "effective_from", "effective_to", "status", "sources",
+            "parameters", "parameter_sources", "rules", "notes"}
+RULE_KEYS = {"id", "kind", "title", "source", "scope", "effective_from", "effective_to", "severity",
+             "negative_list", "params", "notes"}
+STATUSES = ("active", "draft")
+# Vocabulary parameters: code lists the rules are checked against (they need no source of their own).
+VOCABULARIES = ("subjects", "purpose_codes", "payee_kinds", "payment_methods", "fund_sources")
+REQUIRED_PARAMETERS = ("subjects", "purpose_codes", "payee_kinds", "payment_methods", "fund_sources",
+                       "budget_structure", "indirect_tiers", "fail_closed_severity")
+
+
+# ------------------------------------------------------------------------------------ file & hash
+
+def _normalise(value: Any, where: str) -> Any:
+    """YAML → JSON-safe content: dates become ISO strings; floats are refused (write "0.30")."""
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise PolicyError(f"{where}: keys must be strings, got {k!r}")
+            out[k] = _normalise(v, f"{where}.{k}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, float):
+        raise PolicyError(f"{where}: write numbers as strings (e.g. \"0.30\"), not the float {value!r}")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    raise PolicyError(f"{where}: unsupported value {value!r}")
+
+
+def load_policy_file(path: str | Path) -> dict:
+    """Read one policy file into JSON-safe content (what ``PolicyVersion.content`` stores)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path.name}: not valid YAML: {exc}") from None
+    if not isinstance(raw, Mapping):
+        raise PolicyError(f"{path.name}: a policy file is a mapping at the top level")
+    return _normalise(raw, path.name)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, date):
+        return o.isoformat()
+    if isinstance(o, Decimal):
+        return str(o)
+    raise TypeError(f"not JSON-serialisable: {o!r}")
+
+
+def content_hash(content: Mapping) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, dates as ISO strings, compact, UTF-8)."""
+    blob = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _date(raw: Any, where: str, required: bool = True) -> date | None:
+    if raw is None:
+        if required:
+            raise PolicyError(f"{where} is required")
+        return None
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise PolicyError(f"{where}: {raw!r} is not an ISO date (YYYY-MM-DD)") from None
+    raise PolicyError(f"{where}: expected a date, got {raw!r}")
+
+
+def _title(raw: Any, where: str) -> tuple[str, str]:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("zh"), str) or not raw.get("zh", "").strip() \
+            or not isinstance(raw.get("en"), str) or not raw.get("en", "").strip():
+        raise PolicyError(f"{where}: title needs both zh and en")
+    return raw["zh"].strip(), raw["en"].strip()
+
+
+# ---------------------------------------------------------------------------------------- Policy
+
+class Policy:
+    """One compiled policy version. Build with :meth:`from_content`; treat as immutable."""
+
+    def __init__(self) -> None:  # use from_content
+        self._scope_cache: dict[tuple, tuple[Rule, ...]] = {}
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def from_content(cls, content: Mapping) -> "Policy":
+        if not isinstance(content, Mapping):
+            raise PolicyError("policy content must be a mapping")
+        content = _normalise(content, "policy")
+        extra = sorted(set(content) - TOP_KEYS)
+        if extra:
+            raise PolicyError(f"unknown top-level keys {extra} (allowed: {sorted(TOP_KEYS)})")
+        self = cls()
+        self.content = content
+        self.content_hash = content_hash(content)
+        for key in ("policy_set", "version"):
+            if not isinstance(content.get(key), str) or not content[key].strip():
+                raise PolicyError(f"{key} is required and must be a string (quote versions: \"2021.1\")")
+        self.policy_set = content["policy_set"]
+        self.version = content["version"]
+        name = f"{self.policy_set} {self.version}"
+        self.title_zh, self.title_en = _title(content.get("title"), f"{name}: title")
+        self.effective_from = _date(content.get("effective_from"), f"{name}: effective_from")
+        self.effective_to = _date(content.get("effective_to"), f"{name}: effective_to", required=False)
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise PolicyError(f"{name}: effective_to is before effective_from")
+        self.status = content.get("status", "active")
+        if self.status not in STATUSES:
+            raise PolicyError(f"{name}: status must be one of {list(STATUSES)}, got {self.status!r}")
+
+        sources = content.get("sources")
+        if not isinstance(sources, Mapping) or not sources:
+            raise PolicyError(f"{name}: sources must map document ids to {{title, …}}")
+        for doc, meta in sources.items():
+            if not isinstance(meta, Mapping) or not isinstance(meta.get("title"), str) or not meta["title"].strip():
+                raise PolicyError(f"{name}: source {doc} needs a title")
+        self.sources = sources
+
+        params = content.get("parameters")
+        if not isinstance(params, Mapping):
+            raise PolicyError(f"{name}: parameters must be a mapping")
+        missing = [k for k in REQUIRED_PARAMETERS if k not in params]
+        if missing:
+            raise PolicyError(f"{name}: parameters missing {missing}")
+        self.parameters = params
+        self._compile_parameters(name)
+
+        psources = content.get("parameter_sources") or {}
+        if not isinstance(psources, Mapping):
+            raise PolicyError(f"{name}: parameter_sources must be a mapping")
+        unsourced = sorted(k for k in params if k not in VOCABULARIES and k not in psources)
+        if unsourced:
+            raise PolicyError(f"{name}: parameters without a source in parameter_sources: {unsourced}")
+        for k, src in psources.items():
+            if k not in params:
+                raise PolicyError(f"{name}: parameter_sources.{k} names no parameter")
+            self._cite(src, f"{name}: parameter_sources.{k}")
+        self.parameter_sources = psources
+
+        raw_rules = content.get("rules")
+        if not isinstance(raw_rules, list) or not raw_rules:
+            raise PolicyError(f"{name}: rules must be a non-empty list")
+        rules = []
+        seen: set[str] = set()
+        for i, raw in enumerate(raw_rules):
+            rule = self._compile_rule(raw, f"{name}: rules[{i}]")
+            if rule.id in seen:
+                raise PolicyError(f"{name}: duplicate rule id {rule.id}")
+            seen.add(rule.id)
+            rules.append(rule)
+        self.rules = tuple(rules)
+        self.rules_by_id = {r.id: r for r in rules}
+        self.expense_rules = tuple(r for r in rules if r.target == "expense")
+        self.budget_rules = tuple(r for r in rules if r.target == "budget")
+        self.adjustment_rules = tuple(r for r in rules if r.target == "adjustment")
+        self.subsidy_rules = tuple(r for r in rules if r.target == "subsidy")
+        self.negative_list_ids = frozenset(r.id for r in rules if r.negative_list)
+        fallbacks = [r.id for r in self.adjustment_rules if r.params.fallback]
+        if self.adjustment_rules and len(fallbacks) != 1:
+            raise PolicyError(f"{name}: budget_adjustment rules need exactly one fallback rule, found {fallbacks}")
+        return self
+
+    def _compile_parameters(self, name: str) -> None:
+        p = self.parameters
+        vocab = {}
+        for key in VOCABULARIES:
+            v = p[key]
+            if not isinstance(v, Mapping) or not v:
+                raise PolicyError(f"{name}: parameters.{key} must map codes to {{zh, en}}")
+            for code, label in v.items():
+                _title(label, f"{name}: parameters.{key}.{code}")
+            vocab[key] = frozenset(v)
+        self.vocab = vocab
+        self.subjects = vocab["subjects"]
+        self.subject_names = {k: v["zh"] for k, v in p["subjects"].items()}
+        st = p["budget_structure"]
+        if not isinstance(st, Mapping) or set(st) != {"direct", "equipment", "indirect", "lump_sum"}:
+            raise PolicyError(f"{name}: parameters.budget_structure is {{direct, equipment, indirect, lump_sum}}")
+        for k in ("equipment", "indirect", "lump_sum"):
+            if st[k] not in self.subjects:
+                raise PolicyError(f"{name}: budget_structure.{k} {st[k]!r} is not a subject")
+        if not isinstance(st["direct"], list) or not set(st["direct"]) <= self.subjects \
+                or st["equipment"] not in st["direct"]:
+            raise PolicyError(f"{name}: budget_structure.direct must list subjects, equipment among them")
+        self.structure = {"direct": tuple(st["direct"]), "equipment": st["equipment"], "indirect": st["indirect"],
+                          "lump_sum": st["lump_sum"]}
+        self._tiers: dict[str, tuple] = {}
+        for k, v in p.items():
+            if k.startswith("indirect_tiers"):
+                self._tiers[k] = parse_tiers(v, f"{name}: parameters.{k}")
+        self.indirect_tiers = self._tiers["indirect_tiers"]
+        if p["fail_closed_severity"] not in ("needs_approval", "reject"):
+            raise PolicyError(f"{name}: parameters.fail_closed_severity must be needs_approval or reject")
+        self.fail_closed_severity = p["fail_closed_severity"]
+
+    def _cite(self, src: Any, where: str) -> str:
+        items = src if isinstance(src, list) else [src]
+        if not items:
+            raise PolicyError(f"{where}: source is required")
+        parts = []
+        for s in items:
+            if not isinstance(s, Mapping) or "doc" not in s:
+                raise PolicyError(f"{where}: source needs doc (and usually article)")
+            meta = self.sources.get(s["doc"])
+            if meta is None:
+                raise PolicyError(f"{where}: source doc {s['doc']!r} is not listed in sources")
+            short = meta.get("short") or s["doc"]
+            art = s.get("article")
+            parts.append(f"{short} {art}" if art else short)
+        return "; ".join(parts)
+
+    def _compile_rule(self, raw: Any, where: str) -> Rule:
+        if not isinstance(raw, Mapping):
+            raise PolicyError(f"{where}: a rule is a mapping")
+        rid = raw.get("id")
+        if not isinstance(rid, str) or not rid.strip():
+            raise PolicyError(f"{where}: rule needs an id")
+        where = f"{where} ({rid})"
+        extra = sorted(set(raw) - RULE_KEYS)
+        if extra:
+            raise PolicyError(f"{where}: unknown keys {extra} (allowed: {sorted(RULE_KEYS)})")
+        kind = raw.get("kind")
+        spec = KINDS.get(kind)
+        if spec is None:
+            raise PolicyError(f"{where}: unknown kind {kind!r}; the engine knows {sorted(KINDS)}")
+        title_zh, title_en = _title(raw.get("title"), where)
+        if "source" not in raw:
+            raise PolicyError(f"{where}: source is required")
+        source = self._cite(raw["source"], where)
+        severity = raw.get("severity")
+        if severity not in RULE_SEVERITIES:
+            raise PolicyError(f"{where}: severity must be one of {list(RULE_SEVERITIES)}, got {severity!r}")
+        neg = raw.get("negative_list", False)
+        if not isinstance(neg, bool):
+            raise PolicyError(f"{where}: negative_list is true or false")
+        scope = []
+        raw_scope = raw.get("scope") or {}
+        if not isinstance(raw_scope, Mapping):
+            raise PolicyError(f"{where}: scope must be a mapping")
+        for key, values in raw_scope.items():
+            include = not key.startswith("not_")
+            base = key if include else key[4:]
+            if base not in SCOPE_KEYS:
+                raise PolicyError(f"{where}: unknown scope key {key!r} (known: {sorted(SCOPE_KEYS)} and not_*)")
+            attr, known = SCOPE_KEYS[base]
+            if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+                raise PolicyError(f"{where}: scope.{key} must be a non-empty list of strings")
+            if known is None and base == "fund_sources":
+                known = self.vocab["fund_sources"]
+            bad = sorted(set(values) - known)
+            if bad:
+                raise PolicyError(f"{where}: scope.{key} has unknown values {bad}")
+            scope.append((attr, frozenset(values), include))
+        eff_from = _date(raw.get("effective_from"), f"{where}: effective_from", required=False)
+        eff_to = _date(raw.get("effective_to"), f"{where}: effective_to", required=False)
+        reader = ParamReader(rid, raw.get("params") or {}, self.vocab)
+        params = spec.compile(reader)
+        reader.finish()
+        return Rule(rid, kind, spec.target, title_zh, title_en, source, severity, neg, eff_from, eff_to,
+                    tuple(scope), params, spec.check)
+
+    # -- use ---------------------------------------------------------------------------------
+    def expense_rules_for(self, grant: Any) -> tuple[Rule, ...]:
+        """Expense rules whose scope matches the grant, cached per scope key."""
+        key = (grant.category, grant.funding_mode, grant.management_mode, grant.institution_kind, grant.fund_source)
+        rules = self._scope_cache.get(key)
+        if rules is None:
+            rules = tuple(r for r in self.expense_rules if r.applies_to(grant))
+            if len(self._scope_cache) < 4096:
+                self._scope_cache[key] = rules
+        return rules
+
+    def tiers(self, name: str) -> tuple:
+        try:
+            return self._tiers[name]
+        except KeyError:
+            raise PolicyError(f"{self.policy_set} {self.version}: no parameter {name}") from None
+
+    def rule(self, rule_id: str) -> Rule:
+        return self.rules_by_id[rule_id]
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.policy_set} {self.version} {self.status} {self.effective_from}..{self.effective_to}>"
+
+
+# ----------------------------------------------------------------------------------- DB helpers
+
+def sync_policy_files(session, directory: str | Path | None = None) -> list["PolicyVersion"]:
+    """Land every policy file whose content hash is not yet in ``policy_versions``; return the new rows.
+
+    Each file is validated (compiled) first. A file whose (policy_set, version) is already landed with a
+    different hash is an error: a landed version never changes; publish a new version instead. Flushes,
+    never commits.
+    """
+    from sqlalchemy import select
+
+    from compliance.models import PolicyVersion
+
+    directory = Path(directory) if directory is not None else POLICY_DIR
+    added: list[PolicyVersion] = []
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        content = load_policy_file(path)
+        policy = Policy.from_content(content)
+        h = policy.content_hash
+        key = (policy.policy_set, policy.version)
+        if key in seen and seen[key][0] != h:
+            raise PolicyError(f"{path.name} and {seen[key][1]} both define {key[0]} {key[1]} with different content")
+        seen[key] = (h, path.name)
+        if session.scalar(select(PolicyVersion.id).where(PolicyVersion.content_hash == h)) is not None:
+            continue
+        landed = session.scalar(select(PolicyVersion).where(PolicyVersion.policy_set == policy.policy_set,
+                                                            PolicyVersion.version == policy.version))
+        if landed is not None:
+            raise PolicyError(
+                f"{path.name}: {policy.policy_set} {policy.version} is already landed with hash "
+                f"{landed.content_hash[:12]}… but the file now hashes {h[:12]}…; a landed version never changes — "
+                f"give the change a new version")
+        pv = PolicyVersion(policy_set=policy.policy_set, version=policy.version, title=policy.title_zh,
+                           effective_from=policy.effective_from, effective_to=policy.effective_to,
+                           status=policy.status, source_file=path.name, content_hash=h, content=content)
+        session.add(pv)
+        added.append(pv)
+    if added:
+        session.flush()
+    return added
+
+
+def version_in_force(session, on_date: date, policy_set: str = DEFAULT_POLICY_SET,
+                     include_drafts: bool = False) -> "PolicyVersion | None":
+    """The version of ``policy_set`` in force on ``on_date``: active (or, for what-if replay, draft too),
+    effective_from ≤ date ≤ effective_to (open end allowed); the latest effective_from wins, and on a tie a
+    draft wins over the active version it would replace."""
+    from sqlalchemy import case, or_, select
+
+    from compliance.models import PolicyVersion
+
+    statuses = ("active", "draft") if include_drafts else ("active",)
+    stmt = (
+        select(PolicyVersion)
+        .where(PolicyVersion.policy_set == policy_set,
+               PolicyVersion.status.in_(statuses),
+               PolicyVersion.effective_from <= on_date,
+               or_(PolicyVersion.effective_to.is_(None), PolicyVersion.effective_to >= on_date))
+        .order_by(PolicyVersion.effective_from.desc(),
+                  case((PolicyVersion.status == "draft", 0), else_=1),
+                  PolicyVersion.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+_CACHE: dict[str, Policy] = {}
+_CACHE_MAX = 32
+_CACHE_LOCK = threading.Lock()
+
+
+def policy_for(version: "PolicyVersion") -> Policy:
+    """The compiled :class:`Policy` of a landed version, cached by content hash. The stored content is
+    re-hashed on first use: a row whose content no longer matches its hash is refused."""
+    h = version.content_hash
+    policy = _CACHE.get(h)
+    if policy is not None:
+        return policy
+    policy = Policy.from_content(version.content)
+    if policy.content_hash != h:
+        raise PolicyError(f"policy version {version.policy_set} {version.version}: stored content hashes "
+                          f"{policy.content_hash[:12]}…, not the recorded {h[:12]}…; refusing to use it")
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[h] = policy
+    return policy

@@ -1,0 +1,301 @@
+"""Use cases around the verdict: judge, submit, approve, reverse — one transaction each.
+
+The rules themselves are pure (``compliance.rules``) and the policy is data (``compliance.policy``);
+this module gathers the facts an expense is judged on, locks what the verdict depends on, stores the
+expense with its verdict and findings, and posts the money that may be posted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from budgets.models import BudgetLine, Expense, ExpenseStatus, Verdict
+from budgets.service import lines_of
+from compliance import policy as policy_store
+from compliance import rules
+from compliance.models import PolicyVersion
+from grants import ledger
+from grants.db import now, today, unit_of_work
+from grants.errors import BudgetExceeded, Conflict, Forbidden, Invalid, NotFound
+from grants.extensions import db
+from grants.models import Category, EquityInvestment, Grant, Institution, Researcher, Role, User
+from grants.service import BUREAU_ROLES, _visible, disbursed_total, get_grant
+
+EXPENSE_FIELDS = ("expense_date", "amount", "subject", "purpose", "description", "payee_name", "payee_kind",
+                  "payment_method", "invoice_no", "invoice_verified", "unit_value", "quantity",
+                  "platform_registered", "expert_title", "expert_days", "fund_source")
+POSTABLE = (Verdict.ALLOW.value, Verdict.WARN.value)
+
+
+def sync_policies() -> list[PolicyVersion]:
+    """Load policy files whose content is new into the database (existing versions never change)."""
+    with unit_of_work() as s:
+        return policy_store.sync_policy_files(s)
+
+
+# --------------------------------------------------------------------------- facts
+def expense_facts(data: dict) -> rules.ExpenseFacts:
+    values = {f: data.get(f) for f in EXPENSE_FIELDS}
+    values["description"] = values["description"] or ""
+    subj = values["subject"]
+    values["subject"] = getattr(subj, "value", subj)
+    return rules.ExpenseFacts(**values)
+
+
+def line_facts(line: BudgetLine, *, release: Decimal = Decimal(0)) -> rules.LineFacts:
+    return rules.LineFacts(subject=line.subject.value, amount=line.amount, adjusted=line.adjusted,
+                           spent=line.spent, reserved=line.reserved - release)
+
+
+@dataclass
+class GrantState:
+    """What the rules need to know about a grant, loaded once (per expense, or per import batch)."""
+
+    grant: Grant
+    institution_kind: str
+    disbursed: Decimal
+    lines: dict[str, BudgetLine]
+    equity_conditions: dict | None
+    member_names: frozenset[str]
+    salaried_names: frozenset[str]
+
+    def facts(self, release: tuple[str, Decimal] | None = None) -> rules.GrantFacts:
+        g = self.grant
+        lf = {s: line_facts(l, release=release[1] if release and release[0] == s else Decimal(0))
+              for s, l in self.lines.items()}
+        spent_total = sum((l.spent + l.reserved for l in lf.values()), Decimal(0))
+        return rules.GrantFacts(
+            id=g.id, category=g.category.value, funding_mode=g.funding_mode.value,
+            management_mode=g.management_mode.value, status=g.status.value, start_date=g.start_date,
+            end_date=g.end_date, fund_source=g.fund_source, institution_kind=self.institution_kind,
+            fiscal_amount=g.fiscal_amount, disbursed=self.disbursed, spent_total=spent_total, lines=lf,
+            equity_conditions=self.equity_conditions)
+
+    def context(self, duplicate_of: int | None) -> rules.Context:
+        return rules.Context(duplicate_invoice_of=duplicate_of, project_member_names=self.member_names,
+                             salaried_staff_names=self.salaried_names)
+
+
+def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
+    """Load (and with ``lock`` row-lock, in id order) everything a verdict on this grant depends on."""
+    s = db.session
+    lines = {l.subject.value: l for l in lines_of(grant.id, for_update=lock)}
+    kind = s.execute(select(Institution.kind).where(Institution.id == grant.institution_id)).scalar_one()
+    conditions = None
+    if grant.category == Category.GRANT_TO_EQUITY:
+        conditions = s.execute(select(EquityInvestment.conditions).where(
+            EquityInvestment.grant_id == grant.id)).scalar_one_or_none()  # None: no terms → fail closed
+    pi_name = s.execute(select(Researcher.name).where(Researcher.id == grant.pi_id)).scalar_one()
+    salaried = s.scalars(select(Researcher.name).where(Researcher.institution_id == grant.institution_id,
+                                                       Researcher.salaried.is_(True))).all()
+    return GrantState(grant, kind.value, disbursed_total(grant.id), lines, conditions,
+                      frozenset([pi_name]), frozenset(salaried))
+
+
+def duplicate_invoice_of(invoice_no: str | None, exclude_id: int | None = None) -> int | None:
+    if not invoice_no:
+        return None
+    stmt = select(Expense.id).where(Expense.invoice_no == invoice_no, Expense.status != ExpenseStatus.REJECTED)
+    if exclude_id:
+        stmt = stmt.where(Expense.id != exclude_id)
+    return db.session.execute(stmt.limit(1)).scalar_one_or_none()
+
+
+_NO_POLICY = "POLICY-IN-FORCE"
+
+
+def policy_version_on(on: date) -> tuple[PolicyVersion | None, "policy_store.Policy | None"]:
+    v = policy_store.version_in_force(db.session, on)
+    return (v, policy_store.policy_for(v)) if v else (None, None)
+
+
+def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicate_of: int | None,
+                  release: tuple[str, Decimal] | None = None) -> rules.Judgement:
+    """The verdict on one expense; with no policy in force it fails closed (needs_approval)."""
+    if policy is None:
+        f = rules.Finding(rule_id=_NO_POLICY, kind="policy", severity="needs_approval",
+                          message_zh=f"{facts.expense_date} 没有生效的经费政策，须人工审核",
+                          message_en=f"no policy version in force on {facts.expense_date}: manual review",
+                          source="—", figures={"expense_date": facts.expense_date.isoformat()})
+        return rules.Judgement("needs_approval", (f,), None)
+    return rules.judge(facts, state.facts(release), state.context(duplicate_of), policy)
+
+
+# --------------------------------------------------------------------------- dry run
+def check_expense(data: dict, user: User) -> tuple[rules.Judgement, PolicyVersion | None]:
+    """"Can I spend this?" — the verdict without recording anything."""
+    grant = get_grant(data["grant_id"], user)
+    state = load_grant_state(grant, lock=False)
+    version, policy = policy_version_on(data["expense_date"])
+    return judge_expense(expense_facts(data), state, policy, duplicate_invoice_of(data.get("invoice_no"))), version
+
+
+# --------------------------------------------------------------------------- submit
+def _book(s, expense: Expense, grant: Grant, line: BudgetLine | None, judgement: rules.Judgement) -> None:
+    """Apply a fresh verdict: post allow/warn, reserve needs_approval, keep reject off the books."""
+    v = judgement.verdict
+    if v in POSTABLE:
+        expense.status = ExpenseStatus.POSTED
+        if line is not None:
+            line.spent += expense.amount
+    elif v == Verdict.NEEDS_APPROVAL.value:
+        expense.status = ExpenseStatus.PENDING
+        if line is not None:
+            line.reserved += expense.amount
+    else:
+        expense.status = ExpenseStatus.REJECTED
+
+
+def _posting(expense: Expense, grant: Grant, entry_type="expense", sign=1, memo="") -> ledger.Posting:
+    return ledger.Posting(entry_type, expense.expense_date, grant.id, grant.institution_id, grant.category.value,
+                          expense.subject, sign * expense.amount, "expense", expense.id, memo=memo or expense.description[:200])
+
+
+def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -> tuple[Expense, bool]:
+    """Judge and store one expense; returns (expense, created). A retried key returns the first result."""
+    if user.role == Role.AUDITOR:
+        raise Forbidden("审计人员为只读角色 / auditors are read-only")
+    if idempotency_key:
+        prior = _by_idempotency_key(idempotency_key, user)
+        if prior is not None:
+            return prior, False
+    try:
+        with unit_of_work() as s:
+            grant = get_grant(data["grant_id"], user, for_update=True)
+            if user.role == Role.INSTITUTION and grant.institution_id != user.institution_id:
+                raise NotFound("课题不存在 / grant not found")
+            state = load_grant_state(grant, lock=True)
+            version, policy = policy_version_on(data["expense_date"])
+            facts = expense_facts(data)
+            judgement = judge_expense(facts, state, policy, duplicate_invoice_of(facts.invoice_no))
+            expense = Expense(grant_id=grant.id, institution_id=grant.institution_id, researcher_id=data.get("researcher_id"),
+                              **{**{f: data.get(f) for f in EXPENSE_FIELDS}, "description": facts.description,
+                                 "subject": facts.subject},
+                              verdict=Verdict(judgement.verdict), findings=[f.to_dict() for f in judgement.findings],
+                              policy_version_id=version.id if version else None,
+                              subsidy_eligible=judgement.subsidy_eligible, idempotency_key=idempotency_key,
+                              submitted_by=user.id)
+            line = state.lines.get(facts.subject) if grant.category != Category.POST_SUBSIDY else None
+            _book(s, expense, grant, line, judgement)
+            s.add(expense)
+            s.flush()
+            if expense.status == ExpenseStatus.POSTED:
+                ledger.post(s, [_posting(expense, grant)])
+    except IntegrityError:
+        # a concurrent retry with the same key won the race: answer with its result
+        if idempotency_key:
+            prior = _by_idempotency_key(idempotency_key, user)
+            if prior is not None:
+                return prior, False
+        raise
+    return expense, True
+
+
+def _by_idempotency_key(key: str, user: User) -> Expense | None:
+    e = db.session.execute(select(Expense).where(Expense.idempotency_key == key)).scalar_one_or_none()
+    if e is not None and (e.submitted_by != user.id):
+        raise Conflict("Idempotency-Key 已被其他用户使用 / key already used by another caller",
+                       {"Idempotency-Key": ["used by another caller"]})
+    return e
+
+
+# --------------------------------------------------------------------------- read
+def get_expense(expense_id: int, user: User) -> Expense:
+    e = db.session.get(Expense, expense_id)
+    if e is None or not _visible(user, e.institution_id):
+        raise NotFound(f"支出 {expense_id} 不存在 / expense {expense_id} not found")
+    return e
+
+
+def list_expenses(user: User, filters: dict):
+    stmt = select(Expense).order_by(Expense.id)
+    if user.role == Role.INSTITUTION:
+        stmt = stmt.where(Expense.institution_id == user.institution_id)
+    for key in ("grant_id", "institution_id", "status", "verdict", "subject"):
+        if filters.get(key) is not None:
+            stmt = stmt.where(getattr(Expense, key) == filters[key])
+    if filters.get("date_from"):
+        stmt = stmt.where(Expense.expense_date >= filters["date_from"])
+    if filters.get("date_to"):
+        stmt = stmt.where(Expense.expense_date <= filters["date_to"])
+    return stmt
+
+
+def approval_queue(user: User):
+    return list_expenses(user, {"status": ExpenseStatus.PENDING}).order_by(None).order_by(Expense.submitted_at, Expense.id)
+
+
+# --------------------------------------------------------------------------- approve / reject / reverse
+def decide_expense(expense_id: int, approve: bool, reason: str, user: User) -> Expense:
+    """The bureau's decision on a queued expense; an approval re-checks the budget as it is now."""
+    if user.role not in BUREAU_ROLES:
+        raise Forbidden("只有财政/科技主管部门可以审批支出 / only the finance bureau decides expenses")
+    if not reason.strip():
+        raise Invalid("审批须填写理由 / a decision needs a reason", {"reason": ["required"]})
+    with unit_of_work() as s:
+        e = get_expense(expense_id, user)
+        grant = get_grant(e.grant_id, user, for_update=True)
+        state = load_grant_state(grant, lock=True)
+        s.refresh(e, with_for_update=True)
+        if e.status != ExpenseStatus.PENDING:
+            raise Conflict(f"支出状态为 {e.status.value}，不在审批队列中 / expense is {e.status.value}, not pending")
+        line = state.lines.get(e.subject) if grant.category != Category.POST_SUBSIDY else None
+        if approve:
+            recheck = _recheck(e, state, line)
+            if recheck is not None:
+                raise BudgetExceeded(recheck.message_zh + " / " + recheck.message_en,
+                                     {"amount": [recheck.message_en]}, finding=recheck.to_dict())
+        if line is not None:
+            line.reserved -= e.amount
+        e.decided_by, e.decision_reason, e.decided_at = user.id, reason, now()
+        if approve:
+            e.status = ExpenseStatus.POSTED
+            if line is not None:
+                line.spent += e.amount
+            ledger.post(s, [_posting(e, grant, memo=f"审批通过: {reason}"[:200])])
+        else:
+            e.status = ExpenseStatus.REJECTED
+    return e
+
+
+def _recheck(e: Expense, state: GrantState, line: BudgetLine | None):
+    """Re-judge budget availability now, not counting this expense's own reservation."""
+    if line is None:
+        return None
+    version = db.session.get(PolicyVersion, e.policy_version_id) if e.policy_version_id else None
+    policy = policy_store.policy_for(version) if version else None
+    if policy is None:
+        return None
+    facts = expense_facts({f: getattr(e, f) for f in EXPENSE_FIELDS})
+    j = rules.judge(facts, state.facts(release=(e.subject, e.amount)), state.context(None), policy)
+    blocking = [f for f in j.findings if f.kind == "budget_availability" and f.severity == "reject"]
+    return blocking[0] if blocking else None
+
+
+def reverse_expense(expense_id: int, reason: str, user: User) -> Expense:
+    """A correction is a reversal entry: the posted entry stays, a negative one cancels it."""
+    if user.role not in BUREAU_ROLES:
+        raise Forbidden("只有财政/科技主管部门可以冲销 / only the finance bureau reverses postings")
+    if not reason.strip():
+        raise Invalid("冲销须填写理由 / a reversal needs a reason", {"reason": ["required"]})
+    with unit_of_work() as s:
+        e = get_expense(expense_id, user)
+        grant = get_grant(e.grant_id, user, for_update=True)
+        state = load_grant_state(grant, lock=True)
+        s.refresh(e, with_for_update=True)
+        if e.status != ExpenseStatus.POSTED:
+            raise Conflict(f"支出状态为 {e.status.value}，只有已入账的支出可以冲销 / only posted expenses can be reversed")
+        line = state.lines.get(e.subject) if grant.category != Category.POST_SUBSIDY else None
+        if line is not None:
+            line.spent -= e.amount
+        e.status = ExpenseStatus.REVERSED
+        e.decision_reason = (e.decision_reason + " | " if e.decision_reason else "") + f"冲销: {reason}"
+        ledger.post(s, [ledger.Posting("reversal", today(), grant.id, grant.institution_id,
+                                       grant.category.value, e.subject, -e.amount, "expense", e.id,
+                                       reverses_seq=ledger.seq_of(s, "expense", e.id), memo=f"冲销: {reason}"[:200])])
+    return e
