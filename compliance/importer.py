@@ -19,10 +19,11 @@ import pandas as pd
 from sqlalchemy import insert, select
 
 from budgets.models import Expense, ExpenseStatus, Verdict
+from compliance import policy as policy_store
 from compliance import rules, service
 from compliance.schemas import PAYEE_KINDS, PAYMENT_METHODS
 from grants import ledger
-from grants.db import CENT, now, unit_of_work
+from grants.db import CENT, bulk_insert, now, unit_of_work
 from grants.errors import Forbidden, Invalid
 from grants.extensions import db
 from grants.fields import MAX_MONEY
@@ -66,7 +67,7 @@ def read_table(content: bytes, filename: str) -> pd.DataFrame:
         if name.endswith((".xlsx", ".xlsm")):
             df = pd.read_excel(io.BytesIO(content), dtype=str, engine="openpyxl", keep_default_na=False)
         else:
-            df = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            df = pd.read_csv(io.BytesIO(content), dtype=object, keep_default_na=False, encoding="utf-8-sig")
     except Exception as e:  # noqa: BLE001 - any parse failure is the user's file, reported as such
         raise Invalid(f"无法读取文件：{e.__class__.__name__} / cannot read the file", {"file": [str(e)[:300]]}) from None
     renamed, unknown = {}, []
@@ -212,6 +213,7 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
                   for g in sorted((g for g in grants.values()), key=lambda g: g.id)}
         invoices = {d["invoice_no"] for _, d, _ in parsed if d and d.get("invoice_no")}
         seen_invoices = _existing_invoices(invoices)
+        pick_version = policy_store.active_versions_picker(s)
         policies: dict[date, tuple] = {}
         rows, booked_reports, postings_for = [], [], []
         submitted_at = now()
@@ -229,7 +231,8 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
             state = states[grant.id]
             when = data["expense_date"]
             if when not in policies:
-                policies[when] = service.policy_version_on(when)
+                v = pick_version(when)
+                policies[when] = (v, policy_store.policy_for(v) if v else None)
             version, policy = policies[when]
             facts = service.expense_facts(data)
             inv = facts.invoice_no
@@ -237,17 +240,7 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
             if inv and inv not in seen_invoices and judgement.verdict != "reject":
                 seen_invoices[inv] = -n  # a later row with the same invoice is a duplicate of this row
             verdict = judgement.verdict
-            line = state.lines.get(facts.subject) if grant.category != Category.POST_SUBSIDY else None
-            if verdict in service.POSTABLE:
-                status = ExpenseStatus.POSTED
-                if line is not None:
-                    line.spent += facts.amount
-            elif verdict == "needs_approval":
-                status = ExpenseStatus.PENDING
-                if line is not None:
-                    line.reserved += facts.amount
-            else:
-                status = ExpenseStatus.REJECTED
+            status = state.apply_verdict(facts.subject, facts.amount, verdict)
             rows.append({
                 "grant_id": grant.id, "institution_id": grant.institution_id, "expense_date": when,
                 "amount": facts.amount, "subject": facts.subject, "purpose": facts.purpose,
@@ -266,10 +259,13 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
             booked_reports.append(rep)
             counts[verdict] += 1
         if rows:
-            ids = s.scalars(insert(Expense).returning(Expense.id, sort_by_parameter_order=True), rows).all()
+            # plain executemany (no RETURNING: far cheaper), then the ids back by their import keys
+            bulk_insert(s, Expense.__table__, rows)
+            ids = dict(s.execute(select(Expense.import_key, Expense.id).where(
+                Expense.import_key.like(f"{file_hash}:%"))).all())
             postings, by_id = [], {g.id: g for g in grants.values()}
-            for row, rep, eid in zip(rows, booked_reports, ids):
-                rep["expense_id"] = eid
+            for row, rep in zip(rows, booked_reports):
+                rep["expense_id"] = eid = ids[row["import_key"]]
                 if row["status"] == ExpenseStatus.POSTED:
                     g = by_id[row["grant_id"]]
                     postings.append(ledger.Posting("expense", row["expense_date"], g.id, g.institution_id,

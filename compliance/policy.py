@@ -400,6 +400,27 @@ def version_in_force(session, on_date: date, policy_set: str = DEFAULT_POLICY_SE
     return session.scalars(stmt).first()
 
 
+def active_versions_picker(session, policy_set: str = DEFAULT_POLICY_SET):
+    """``pick(date) -> PolicyVersion | None`` over the active versions loaded once — for judging many
+    expenses of many dates (an import) with the same answer as :func:`version_in_force`."""
+    from sqlalchemy import select
+
+    from compliance.models import PolicyVersion
+
+    versions = session.scalars(select(PolicyVersion).where(
+        PolicyVersion.policy_set == policy_set, PolicyVersion.status == "active")
+        .order_by(PolicyVersion.effective_from.desc(), PolicyVersion.id.desc())).all()
+    memo: dict = {}
+
+    def pick(on_date: date):
+        if on_date not in memo:
+            memo[on_date] = next((v for v in versions if v.effective_from <= on_date
+                                  and (v.effective_to is None or on_date <= v.effective_to)), None)
+        return memo[on_date]
+
+    return pick
+
+
 _CACHE: dict[str, Policy] = {}
 _CACHE_MAX = 32
 _CACHE_LOCK = threading.Lock()

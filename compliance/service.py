@@ -6,7 +6,7 @@ expense with its verdict and findings, and posts the money that may be posted.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Iterable
@@ -54,7 +54,11 @@ def line_facts(line: BudgetLine, *, release: Decimal = Decimal(0)) -> rules.Line
 
 @dataclass
 class GrantState:
-    """What the rules need to know about a grant, loaded once (per expense, or per import batch)."""
+    """What the rules need to know about a grant, loaded once (per expense, or per import batch).
+
+    The facts are built once and kept in step with the locked budget lines by ``book``, so judging
+    the next row of an import does not rebuild them.
+    """
 
     grant: Grant
     institution_kind: str
@@ -63,22 +67,55 @@ class GrantState:
     equity_conditions: dict | None
     member_names: frozenset[str]
     salaried_names: frozenset[str]
+    _facts: rules.GrantFacts | None = field(default=None, repr=False)
+    _context: dict = field(default_factory=dict, repr=False)
 
     def facts(self, release: tuple[str, Decimal] | None = None) -> rules.GrantFacts:
+        if release is None and self._facts is not None:
+            return self._facts
         g = self.grant
         lf = {s: line_facts(l, release=release[1] if release and release[0] == s else Decimal(0))
               for s, l in self.lines.items()}
         spent_total = sum((l.spent + l.reserved for l in lf.values()), Decimal(0))
-        return rules.GrantFacts(
+        facts = rules.GrantFacts(
             id=g.id, category=g.category.value, funding_mode=g.funding_mode.value,
             management_mode=g.management_mode.value, status=g.status.value, start_date=g.start_date,
             end_date=g.end_date, fund_source=g.fund_source, institution_kind=self.institution_kind,
             fiscal_amount=g.fiscal_amount, disbursed=self.disbursed, spent_total=spent_total, lines=lf,
             equity_conditions=self.equity_conditions)
+        if release is None:
+            self._facts = facts
+        return facts
 
     def context(self, duplicate_of: int | None) -> rules.Context:
-        return rules.Context(duplicate_invoice_of=duplicate_of, project_member_names=self.member_names,
-                             salaried_staff_names=self.salaried_names)
+        ctx = self._context.get(duplicate_of)
+        if ctx is None:
+            ctx = self._context[duplicate_of] = rules.Context(
+                duplicate_invoice_of=duplicate_of, project_member_names=self.member_names,
+                salaried_staff_names=self.salaried_names)
+        return ctx
+
+    def book(self, subject: str, *, spent: Decimal = Decimal(0), reserved: Decimal = Decimal(0)) -> None:
+        """Move money on a budget line (if the grant has that line) and keep the cached facts in step."""
+        line = self.lines.get(subject)
+        if line is None or self.grant.category == Category.POST_SUBSIDY:
+            return
+        line.spent += spent
+        line.reserved += reserved
+        if self._facts is not None:
+            lines = dict(self._facts.lines)
+            lines[subject] = line_facts(line)
+            self._facts = replace(self._facts, lines=lines, spent_total=self._facts.spent_total + spent + reserved)
+
+    def apply_verdict(self, subject: str, amount: Decimal, verdict: str) -> ExpenseStatus:
+        """A fresh verdict's effect on the books: post allow/warn, reserve needs_approval, keep reject off."""
+        if verdict in POSTABLE:
+            self.book(subject, spent=amount)
+            return ExpenseStatus.POSTED
+        if verdict == Verdict.NEEDS_APPROVAL.value:
+            self.book(subject, reserved=amount)
+            return ExpenseStatus.PENDING
+        return ExpenseStatus.REJECTED
 
 
 def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
@@ -136,21 +173,6 @@ def check_expense(data: dict, user: User) -> tuple[rules.Judgement, PolicyVersio
 
 
 # --------------------------------------------------------------------------- submit
-def _book(s, expense: Expense, grant: Grant, line: BudgetLine | None, judgement: rules.Judgement) -> None:
-    """Apply a fresh verdict: post allow/warn, reserve needs_approval, keep reject off the books."""
-    v = judgement.verdict
-    if v in POSTABLE:
-        expense.status = ExpenseStatus.POSTED
-        if line is not None:
-            line.spent += expense.amount
-    elif v == Verdict.NEEDS_APPROVAL.value:
-        expense.status = ExpenseStatus.PENDING
-        if line is not None:
-            line.reserved += expense.amount
-    else:
-        expense.status = ExpenseStatus.REJECTED
-
-
 def _posting(expense: Expense, grant: Grant, entry_type="expense", sign=1, memo="") -> ledger.Posting:
     return ledger.Posting(entry_type, expense.expense_date, grant.id, grant.institution_id, grant.category.value,
                           expense.subject, sign * expense.amount, "expense", expense.id, memo=memo or expense.description[:200])
@@ -180,8 +202,7 @@ def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -
                               policy_version_id=version.id if version else None,
                               subsidy_eligible=judgement.subsidy_eligible, idempotency_key=idempotency_key,
                               submitted_by=user.id)
-            line = state.lines.get(facts.subject) if grant.category != Category.POST_SUBSIDY else None
-            _book(s, expense, grant, line, judgement)
+            expense.status = state.apply_verdict(facts.subject, facts.amount, judgement.verdict)
             s.add(expense)
             s.flush()
             if expense.status == ExpenseStatus.POSTED:
@@ -244,28 +265,24 @@ def decide_expense(expense_id: int, approve: bool, reason: str, user: User) -> E
         s.refresh(e, with_for_update=True)
         if e.status != ExpenseStatus.PENDING:
             raise Conflict(f"支出状态为 {e.status.value}，不在审批队列中 / expense is {e.status.value}, not pending")
-        line = state.lines.get(e.subject) if grant.category != Category.POST_SUBSIDY else None
         if approve:
-            recheck = _recheck(e, state, line)
+            recheck = _recheck(e, state)
             if recheck is not None:
                 raise BudgetExceeded(recheck.message_zh + " / " + recheck.message_en,
                                      {"amount": [recheck.message_en]}, finding=recheck.to_dict())
-        if line is not None:
-            line.reserved -= e.amount
+        state.book(e.subject, reserved=-e.amount, spent=e.amount if approve else Decimal(0))
         e.decided_by, e.decision_reason, e.decided_at = user.id, reason, now()
         if approve:
             e.status = ExpenseStatus.POSTED
-            if line is not None:
-                line.spent += e.amount
             ledger.post(s, [_posting(e, grant, memo=f"审批通过: {reason}"[:200])])
         else:
             e.status = ExpenseStatus.REJECTED
     return e
 
 
-def _recheck(e: Expense, state: GrantState, line: BudgetLine | None):
+def _recheck(e: Expense, state: GrantState):
     """Re-judge budget availability now, not counting this expense's own reservation."""
-    if line is None:
+    if e.subject not in state.lines:
         return None
     version = db.session.get(PolicyVersion, e.policy_version_id) if e.policy_version_id else None
     policy = policy_store.policy_for(version) if version else None
@@ -290,9 +307,7 @@ def reverse_expense(expense_id: int, reason: str, user: User) -> Expense:
         s.refresh(e, with_for_update=True)
         if e.status != ExpenseStatus.POSTED:
             raise Conflict(f"支出状态为 {e.status.value}，只有已入账的支出可以冲销 / only posted expenses can be reversed")
-        line = state.lines.get(e.subject) if grant.category != Category.POST_SUBSIDY else None
-        if line is not None:
-            line.spent -= e.amount
+        state.book(e.subject, spent=-e.amount)
         e.status = ExpenseStatus.REVERSED
         e.decision_reason = (e.decision_reason + " | " if e.decision_reason else "") + f"冲销: {reason}"
         ledger.post(s, [ledger.Posting("reversal", today(), grant.id, grant.institution_id,

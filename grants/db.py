@@ -81,6 +81,24 @@ def unit_of_work() -> Iterator:
         raise
 
 
-def lock_for_update(stmt):
-    """``SELECT … FOR UPDATE`` on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE)."""
-    return stmt.with_for_update()
+def bulk_insert(session, table, rows: list[dict]) -> None:
+    """One driver-level ``executemany`` for many rows, inside the session's transaction.
+
+    Each column's own bind processor converts the values (dates, Decimals, JSON) exactly as the ORM
+    would, but the statement is compiled once instead of per row — the bulk paths (imports, ledger
+    postings) spend their time on the rows, not on SQLAlchemy's per-parameter bookkeeping.
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    cols = list(rows[0])
+    procs = [table.c[c].type._cached_bind_processor(dialect) for c in cols]
+    ph = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
+    if any(procs):
+        pairs = list(zip(cols, procs))
+        params = [tuple(p(r[c]) if p is not None and r[c] is not None else r[c] for c, p in pairs) for r in rows]
+    else:
+        params = [tuple(r[c] for c in cols) for r in rows]
+    conn.exec_driver_sql(sql, params)

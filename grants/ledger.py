@@ -18,7 +18,7 @@ from typing import Iterable, Optional
 from sqlalchemy import Index, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from grants.db import Base, Money, now
+from grants.db import Base, Money, bulk_insert, now
 
 GENESIS = "0" * 64
 LEDGER_LOCK_KEY = 7_402_117  # arbitrary constant for pg_advisory_xact_lock
@@ -111,7 +111,7 @@ def post(session: Session, postings: Iterable[Posting]) -> list[dict]:
         prev, head = head, chain_hash(head, content)
         rows.append({**{f: getattr(p, f) for f in CONTENT_FIELDS if f != "seq"},
                      "seq": seq, "content": content, "prev_hash": prev, "hash": head, "created_at": now()})
-    session.execute(LedgerEntry.__table__.insert(), rows)
+    bulk_insert(session, LedgerEntry.__table__, rows)
     return rows
 
 

@@ -1,0 +1,158 @@
+"""Benchmark: bulk-import N expense rows (default 100,000) vs a raw ``executemany`` of the same rows.
+
+Both run in this process against the same fresh SQLite (or ``BENCH_DATABASE_URL``) database. The
+baseline parses the same CSV with pandas and inserts the rows into ``expenses`` with one
+``executemany`` — the least any importer must do. The import judges every row against the policy in
+force, books the allowed ones (budget lines + hash-chained ledger) and stores every verdict.
+Prints the time ratio (target ≤ 3× on SQLite) and the process's peak RSS after each step.
+"""
+from __future__ import annotations
+
+import io
+import os
+import random
+import tempfile
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+
+N = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
+GRANTS = 20
+
+
+def _make_app(url: str):
+    from flask_migrate import upgrade
+
+    from grants.app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        upgrade()
+        from compliance.service import sync_policies
+
+        sync_policies()
+    return app
+
+
+def _seed(n_grants: int):
+    """Active budgeted grants with room for every row, and a user to import as."""
+    from budgets.models import BudgetLine, Subject
+    from grants.accounts import create_user
+    from grants.extensions import db
+    from grants.models import (Category, FundingMode, Grant, GrantStatus, Institution, InstitutionKind, Researcher,
+                               Tranche, TrancheStatus)
+
+    inst = Institution(name="基准测试研究院", kind=InstitutionKind.RESEARCH_INSTITUTE)
+    db.session.add(inst)
+    db.session.flush()
+    pi = Researcher(institution_id=inst.id, name="基准负责人", birth_date=date(1980, 1, 1))
+    db.session.add(pi)
+    db.session.flush()
+    codes = []
+    for i in range(n_grants):
+        g = Grant(code=f"BENCH-{i:03d}", title="基准课题", institution_id=inst.id, pi_id=pi.id,
+                  category=Category.COMPETITIVE, funding_mode=FundingMode.BUDGETED, fiscal_amount=Decimal("1000000000.00"),
+                  start_date=date(2025, 1, 1), end_date=date(2027, 12, 31), status=GrantStatus.ACTIVE)
+        db.session.add(g)
+        db.session.flush()
+        for subject, amount in ((Subject.EQUIPMENT, "300000000"), (Subject.OPERATIONS, "400000000"),
+                                (Subject.LABOUR, "200000000"), (Subject.INDIRECT, "100000000")):
+            db.session.add(BudgetLine(grant_id=g.id, subject=subject, amount=Decimal(amount)))
+        db.session.add(Tranche(grant_id=g.id, seq=1, planned_date=date(2025, 1, 1), amount=Decimal("1000000000.00"),
+                               status=TrancheStatus.PAID, paid_on=date(2025, 1, 1)))
+        codes.append(g.code)
+    db.session.commit()
+    user, _ = create_user("bench_importer", "institution", "bench-password", inst.id)
+    return codes, user
+
+
+def make_csv(codes: list[str], n: int, seed: int = 7) -> bytes:
+    rnd = random.Random(seed)
+    out = io.StringIO()
+    out.write("\ufeff课题编号,支出日期,金额,预算科目,用途,摘要,收款方,收款方类型,支付方式,发票号码,发票查验\n")
+    start = date(2025, 2, 1)
+    for i in range(n):
+        kind = rnd.random()
+        if kind < 0.02:
+            purpose, desc = "other", "交通违章罚款"           # negative list → reject
+        elif kind < 0.05:
+            purpose, desc = "materials", "实验耗材"           # cash → warn
+        else:
+            purpose, desc = "materials", "实验试剂采购"
+        method = "现金" if 0.02 <= kind < 0.05 else "银行转账"
+        verified = "" if kind > 0.99 else "是"                  # 1% fail closed → needs_approval
+        out.write(f"{codes[i % len(codes)]},{start + timedelta(days=i % 300)},{rnd.randint(100, 999999) / 100:.2f},"
+                  f"业务费,{purpose},{desc},供应商{i % 97},供应商,{method},BENCH-{i:07d},{verified}\n")
+    return out.getvalue().encode("utf-8")
+
+
+def raw_insert(content: bytes, grant_ids: dict[str, int], institution_id: int) -> float:
+    """Baseline: pandas parse + one executemany of the same rows, in one transaction, then rolled back."""
+    import pandas as pd
+
+    from grants.extensions import db
+
+    t0 = time.perf_counter()
+    df = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    rows = [(grant_ids[r[0]], institution_id, r[1], r[2], "operations", r[4], r[5], r[6], "vendor", "bank_transfer",
+             r[9], 1, "allow", "[]", "posted", "", "2025-01-01 00:00:00")
+            for r in df.itertuples(index=False, name=None)]
+    conn = db.engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        if db.engine.dialect.name == "sqlite":
+            cur.execute("BEGIN")
+        ph = "?" if db.engine.dialect.name == "sqlite" else "%s"
+        cur.executemany(
+            "INSERT INTO expenses (grant_id, institution_id, expense_date, amount, subject, purpose, description, "
+            "payee_name, payee_kind, payment_method, invoice_no, invoice_verified, verdict, findings, status, "
+            f"decision_reason, submitted_at) VALUES ({', '.join([ph] * 17)})", rows)
+        elapsed = time.perf_counter() - t0
+        conn.rollback()
+    finally:
+        conn.close()
+    return elapsed
+
+
+def main() -> dict:
+    from rich.console import Console
+
+    from compliance.importer import import_expenses
+    from grants.extensions import db
+    from grants.models import Grant
+
+    console = Console()
+    url = os.environ.get("BENCH_DATABASE_URL") or "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
+    app = _make_app(url)
+    with app.app_context():
+        codes, user = _seed(GRANTS)
+        grant_ids = {g.code: g.id for g in db.session.query(Grant)}
+        institution_id = user.institution_id
+        content = make_csv(codes, N)
+        db.session.remove()
+
+        base = raw_insert(content, grant_ids, institution_id)
+        base_rss = _peak_rss_mib()
+
+        t0 = time.perf_counter()
+        result = import_expenses(content, "bench.csv", user)
+        took = time.perf_counter() - t0
+        peak = _peak_rss_mib()
+
+    assert result["committed"] and result["booked"] == N, result["invalid"]
+    ratio = took / base
+    console.print(f"[bold]import {N:,} rows[/] on {url.split(':')[0]}: import {took:.2f}s, raw executemany "
+                  f"{base:.2f}s → ratio [bold]{ratio:.2f}×[/] (target ≤ 3×); verdicts {result['by_verdict']}")
+    console.print(f"  peak RSS: {base_rss:.0f} MiB after the baseline, {peak:.0f} MiB after the import "
+                  f"(file {len(content) / 2**20:.1f} MiB)")
+    return {"rows": N, "import_s": took, "raw_s": base, "ratio": ratio, "peak_rss_mib": peak}
+
+
+def _peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+if __name__ == "__main__":
+    main()
