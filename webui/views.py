@@ -1,0 +1,133 @@
+"""Thin page handlers: read the form, call the same services as the API, render."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from marshmallow import ValidationError
+
+from budgets.models import Expense
+from budgets.service import list_lines
+from compliance import service as compliance
+from compliance.schemas import ExpenseInSchema
+from grants import service as grants
+from grants.accounts import authenticate
+from grants.errors import DomainError
+from grants.extensions import db
+from grants.models import Role
+from webui.forms import DecisionForm, ExpenseForm, LoginForm
+
+bp = Blueprint("web", __name__, template_folder="templates")
+
+
+@bp.app_context_processor
+def _template_helpers():
+    return {"get_locale": get_locale}
+
+
+@bp.get("/lang/<code>")
+def set_language(code):
+    if code in ("zh", "en"):
+        session["lang"] = code
+    return redirect(request.referrer or url_for("web.home"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(url_for("web.home"))
+        flash(_("用户名或密码错误"), "error")
+    return render_template("login.html", form=form), 200 if request.method == "GET" or form.errors == {} else 400
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    return redirect(url_for("web.login"))
+
+
+@bp.get("/")
+@login_required
+def home():
+    stmt = grants.list_grants(current_user, {})
+    rows = db.session.scalars(stmt.limit(200)).all()
+    return render_template("home.html", grants=rows)
+
+
+def _expense_data(form: ExpenseForm, grant_id: int) -> dict:
+    raw = {"grant_id": grant_id, "expense_date": form.expense_date.data.isoformat(), "amount": form.amount.data,
+           "subject": form.subject.data, "purpose": form.purpose.data or None,
+           "description": form.description.data or "", "payee_name": form.payee_name.data or None,
+           "payee_kind": form.payee_kind.data or None, "payment_method": form.payment_method.data,
+           "invoice_no": form.invoice_no.data or None,
+           "invoice_verified": {"yes": True, "no": False}.get(form.invoice_verified.data)}
+    return ExpenseInSchema().load(raw)
+
+
+@bp.route("/grants/<int:grant_id>", methods=["GET", "POST"])
+@login_required
+def grant(grant_id):
+    try:
+        g = grants.get_grant(grant_id, current_user)
+    except DomainError:
+        abort(404)
+    form = ExpenseForm()
+    verdict, errors = None, {}
+    if request.method == "POST":
+        if current_user.role != Role.INSTITUTION and current_user.role != Role.ADMIN and not form.check_only.data:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                data = _expense_data(form, g.id)
+                if form.check_only.data:
+                    judgement, _version = compliance.check_expense(data, current_user)
+                    verdict = {"verdict": judgement.verdict, "findings": [f.to_dict() for f in judgement.findings],
+                               "recorded": False}
+                else:
+                    expense, _created = compliance.submit_expense(data, current_user)
+                    verdict = {"verdict": expense.verdict.value, "findings": expense.findings, "recorded": True,
+                               "status": expense.status.value, "id": expense.id}
+            except ValidationError as e:
+                errors = e.messages
+            except DomainError as e:
+                errors = e.errors or {"_": [e.message]}
+        else:
+            errors = form.errors
+    lines = list_lines(g.id, current_user)
+    expenses = db.session.scalars(compliance.list_expenses(current_user, {"grant_id": g.id})
+                                  .order_by(None).order_by(Expense.id.desc()).limit(50)).all()
+    status = 200 if not errors else 422
+    return render_template("grant.html", grant=g, lines=lines, expenses=expenses, form=form, verdict=verdict,
+                           errors=errors), status
+
+
+@bp.get("/queue")
+@login_required
+def queue():
+    if current_user.role not in (Role.FINANCE_BUREAU, Role.ADMIN, Role.AUDITOR):
+        abort(403)
+    rows = db.session.scalars(compliance.approval_queue(current_user).limit(200)).all()
+    return render_template("queue.html", expenses=rows, form=DecisionForm())
+
+
+@bp.post("/queue/<int:expense_id>/<any(approve, reject):decision>")
+@login_required
+def decide(expense_id, decision):
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash(_("请填写审批意见"), "error")
+        return redirect(url_for("web.queue"))
+    try:
+        compliance.decide_expense(expense_id, decision == "approve", form.reason.data, current_user)
+        flash(_("已审批") + f" #{expense_id}", "ok")
+    except DomainError as e:
+        if e.status == 403:
+            abort(403)
+        flash(e.message, "error")
+    return redirect(url_for("web.queue"))
