@@ -252,17 +252,27 @@ def approval_queue(user: User):
 
 
 # --------------------------------------------------------------------------- approve / reject / reverse
+def _bureau_with_reason(user: User, reason: str, what_zh: str, what_en: str) -> None:
+    if user.role not in BUREAU_ROLES:
+        raise Forbidden(f"只有财政/科技主管部门可以{what_zh} / only the finance bureau {what_en}")
+    if not reason.strip():
+        raise Invalid(f"{what_zh}须填写理由 / {what_en}: a reason is required", {"reason": ["required"]})
+
+
+def _lock_expense(expense_id: int, user: User) -> tuple[Expense, Grant, GrantState]:
+    """The expense, its grant and budget lines, locked in grant → lines → expense order."""
+    e = get_expense(expense_id, user)
+    grant = get_grant(e.grant_id, user, for_update=True)
+    state = load_grant_state(grant, lock=True)
+    db.session.refresh(e, with_for_update=True)
+    return e, grant, state
+
+
 def decide_expense(expense_id: int, approve: bool, reason: str, user: User) -> Expense:
     """The bureau's decision on a queued expense; an approval re-checks the budget as it is now."""
-    if user.role not in BUREAU_ROLES:
-        raise Forbidden("只有财政/科技主管部门可以审批支出 / only the finance bureau decides expenses")
-    if not reason.strip():
-        raise Invalid("审批须填写理由 / a decision needs a reason", {"reason": ["required"]})
+    _bureau_with_reason(user, reason, "审批支出", "decides expenses")
     with unit_of_work() as s:
-        e = get_expense(expense_id, user)
-        grant = get_grant(e.grant_id, user, for_update=True)
-        state = load_grant_state(grant, lock=True)
-        s.refresh(e, with_for_update=True)
+        e, grant, state = _lock_expense(expense_id, user)
         if e.status != ExpenseStatus.PENDING:
             raise Conflict(f"支出状态为 {e.status.value}，不在审批队列中 / expense is {e.status.value}, not pending")
         if approve:
@@ -296,15 +306,9 @@ def _recheck(e: Expense, state: GrantState):
 
 def reverse_expense(expense_id: int, reason: str, user: User) -> Expense:
     """A correction is a reversal entry: the posted entry stays, a negative one cancels it."""
-    if user.role not in BUREAU_ROLES:
-        raise Forbidden("只有财政/科技主管部门可以冲销 / only the finance bureau reverses postings")
-    if not reason.strip():
-        raise Invalid("冲销须填写理由 / a reversal needs a reason", {"reason": ["required"]})
+    _bureau_with_reason(user, reason, "冲销", "reverses postings")
     with unit_of_work() as s:
-        e = get_expense(expense_id, user)
-        grant = get_grant(e.grant_id, user, for_update=True)
-        state = load_grant_state(grant, lock=True)
-        s.refresh(e, with_for_update=True)
+        e, grant, state = _lock_expense(expense_id, user)
         if e.status != ExpenseStatus.POSTED:
             raise Conflict(f"支出状态为 {e.status.value}，只有已入账的支出可以冲销 / only posted expenses can be reversed")
         state.book(e.subject, spent=-e.amount)
