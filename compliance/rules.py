@@ -12,6 +12,8 @@ expense must carry").
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -422,12 +424,21 @@ class _Forbidden:
     keywords: tuple
     payee_kinds: frozenset
     except_subjects: frozenset
+    keyword_re: "re.Pattern | None" = None  # all keywords in one alternation: one C-level scan per expense
+
+
+def _keyword_pattern(keywords: tuple) -> "re.Pattern | None":
+    if not keywords:
+        return None
+    # longest first, so the reported keyword is the most specific one that matched
+    return re.compile("|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
 
 
 def _compile_forbidden(p: ParamReader) -> _Forbidden:
-    out = _Forbidden(p.strs("purposes", "purpose_codes") or frozenset(), p.keywords("keywords") or (),
+    keywords = p.keywords("keywords") or ()
+    out = _Forbidden(p.strs("purposes", "purpose_codes") or frozenset(), keywords,
                      p.strs("payee_kinds", "payee_kinds") or frozenset(),
-                     p.strs("except_subjects", "subjects") or frozenset())
+                     p.strs("except_subjects", "subjects") or frozenset(), _keyword_pattern(keywords))
     if not (out.purposes or out.keywords or out.payee_kinds):
         raise p.err("forbidden_purpose needs at least one of purposes, keywords, payee_kinds")
     return out
@@ -440,11 +451,11 @@ def _check_forbidden(rule: Rule, e: ExpenseFacts, g, ctx, policy, text: str):
         how = ("purpose", e.purpose, f"用途代码「{e.purpose}」", f"purpose code '{e.purpose}'")
     elif e.payee_kind is not None and e.payee_kind in P.payee_kinds:
         how = ("payee_kind", e.payee_kind, f"收款人类型「{e.payee_kind}」", f"payee kind '{e.payee_kind}'")
-    elif text:
-        for kw in P.keywords:
-            if kw in text:
-                how = ("keyword", kw, f"摘要含「{kw}」", f"description contains '{kw}'")
-                break
+    elif text and P.keyword_re is not None:
+        m = P.keyword_re.search(text)
+        if m is not None:
+            kw = m.group(0)
+            how = ("keyword", kw, f"摘要含「{kw}」", f"description contains '{kw}'")
     if how is None:
         if e.purpose is None and not text:
             return _missing(rule, policy, "purpose", "用途代码与摘要均为空，无法对照负面清单",
