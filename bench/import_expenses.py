@@ -114,7 +114,7 @@ def raw_insert(content: bytes, grant_ids: dict[str, int], institution_id: int) -
     return elapsed
 
 
-def main() -> dict:
+def main() -> list[str]:
     from rich.console import Console
 
     from compliance.importer import import_expenses
@@ -141,11 +141,11 @@ def main() -> dict:
 
     assert result["committed"] and result["booked"] == N, result["invalid"]
     ratio = took / base
-    console.print(f"[bold]import {N:,} rows[/] on {url.split(':')[0]}: import {took:.2f}s, raw executemany "
-                  f"{base:.2f}s → ratio [bold]{ratio:.2f}×[/] (target ≤ 3×); verdicts {result['by_verdict']}")
-    console.print(f"  peak RSS: {base_rss:.0f} MiB after the baseline, {peak:.0f} MiB after the import "
-                  f"(file {len(content) / 2**20:.1f} MiB)")
-    return {"rows": N, "import_s": took, "raw_s": base, "ratio": ratio, "peak_rss_mib": peak}
+    line = (f"import [{url.split(':')[0].split('+')[0]}] {N:,} rows: {took:.2f}s vs raw executemany {base:.2f}s → "
+            f"{ratio:.2f}× (target ≤ 3×); peak RSS {peak:.0f} MiB ({base_rss:.0f} MiB after the baseline)")
+    console.print(line)
+    console.print(f"  verdicts {result['by_verdict']}; file {len(content) / 2**20:.1f} MiB")
+    return [line]
 
 
 def _peak_rss_mib() -> float:

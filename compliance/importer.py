@@ -13,10 +13,12 @@ import io
 from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import select
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from budgets.models import Expense, ExpenseStatus, Verdict
 from compliance import policy as policy_store
@@ -61,7 +63,9 @@ TRUE = {"true", "1", "yes", "y", "是", "已查验", "已登记", "t"}
 FALSE = {"false", "0", "no", "n", "否", "未查验", "未登记", "f"}
 
 
-def read_table(content: bytes, filename: str) -> pd.DataFrame:
+def read_table(content: bytes, filename: str) -> "pd.DataFrame":
+    import pandas as pd  # imported on first import only: the web app does not carry pandas' memory otherwise
+
     name = filename.lower()
     try:
         if name.endswith((".xlsx", ".xlsm")):
@@ -160,7 +164,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
 }
 
 
-def parse_rows(df: pd.DataFrame) -> Iterator[tuple[int, dict | None, dict | None]]:
+def parse_rows(df: "pd.DataFrame") -> Iterator[tuple[int, dict | None, dict | None]]:
     """Yield (row number as the user sees it — header is row 1, data from row 2, data, errors)."""
     cols = list(df.columns)
     parsers = [PARSERS[c] for c in cols]

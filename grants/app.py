@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from flask import Flask, send_from_directory
 
 from grants.config import load_config
-from grants.extensions import api, babel, csrf, db, migrate
+from grants.extensions import api, babel, csrf, db, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -21,9 +22,10 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _locale():
-    from flask import request
+    """简体中文 first: Chinese unless the user switched to English (kept in the session)."""
+    from flask import session
 
-    return request.accept_languages.best_match(["zh", "en"]) or "zh"
+    return session.get("lang") or "zh"
 
 
 def register_extensions(app: Flask) -> None:
@@ -34,9 +36,11 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
-    babel.init_app(app, locale_selector=_locale)
+    babel.init_app(app, locale_selector=_locale, default_translation_directories=str(
+        Path(__file__).resolve().parent.parent / "webui" / "translations"))
     csrf.init_app(app)
     register_auth(app)
+    login_manager.login_view = "web.login"
     _offline_api_docs(app)
     api.init_app(app)
 
@@ -64,10 +68,14 @@ def register_blueprints(app: Flask) -> None:
     from budgets.api import blp as budgets_blp
     from compliance.api import blp as compliance_blp
     from grants.api import blp as grants_blp
+    from reports.api import blp as reports_blp
 
-    for blp in (grants_blp, budgets_blp, compliance_blp):
+    for blp in (grants_blp, budgets_blp, compliance_blp, reports_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # token-authenticated JSON API; the HTML forms keep CSRF
+    from webui.views import bp as web_bp
+
+    app.register_blueprint(web_bp)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -78,5 +86,8 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from grants.cli import grants_cli
+    from reports.cli import COMMANDS as report_commands
 
+    for command in report_commands:
+        grants_cli.add_command(command)
     app.cli.add_command(grants_cli)

@@ -292,3 +292,4 @@ class LedgerCheckpointFactory(BaseFactory):
     period_end = factory.Sequence(lambda n: date(2025, 1, 1 + n % 28))
     seq = 0
     hash = "0" * 64
+from tests.reports.factories import JobRunFactory, RdSpendReportFactory, StBudgetYearFactory  # noqa: E402,F401

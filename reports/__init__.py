@@ -1,0 +1,1 @@
+"""Reports for auditors and the finance bureau: ledger verification, exports, compliance figures."""
