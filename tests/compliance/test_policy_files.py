@@ -5,6 +5,7 @@ Pure tests: no database, no Flask app.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from datetime import date, timedelta
 from decimal import Decimal as D
@@ -21,7 +22,8 @@ FILES = sorted(POLICY_DIR.glob("*.yaml"))
 CONTENTS = {p.name: load_policy_file(p) for p in FILES}
 POLICIES = {name: Policy.from_content(c) for name, c in CONTENTS.items()}
 C2021 = CONTENTS["ordos-research-funds-2021.yaml"]
-SEEDS_DIR = Path("/work/shared/seeds")
+# the seed texts sit beside the repository (../shared/seeds), not in it
+SEEDS_DIR = Path(os.environ.get("SEEDS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "seeds")
 
 # The ids DOMAIN.md asks for that can apply to an expense or to budget-setting.
 DOMAIN_IDS_2021 = {
