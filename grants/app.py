@@ -13,6 +13,7 @@ from grants.extensions import api, babel, csrf, db, login_manager, migrate
 def create_app(config: dict | None = None) -> Flask:
     app = Flask("grants", instance_relative_config=True)
     app.config.update(load_config(app.instance_path, config))
+    app.json.ensure_ascii = False  # Chinese stays readable in every JSON answer
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
