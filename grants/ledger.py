@@ -9,7 +9,7 @@ SQLite already holds its write lock (transactions begin IMMEDIATE).
 from __future__ import annotations
 
 import hashlib
-import json
+from json.encoder import encode_basestring  # the (C) string encoder json.dumps uses with ensure_ascii=False
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -78,12 +78,23 @@ CONTENT_FIELDS = ("seq", "entry_type", "entry_date", "grant_id", "institution_id
 
 
 def canonical_content(seq: int, p: Posting | LedgerEntry) -> str:
-    """Stable text of an entry: sorted keys, amounts as fixed two-decimal strings, ISO dates."""
-    values = {f: getattr(p, f) for f in CONTENT_FIELDS if f != "seq"}
-    values["seq"] = seq
-    values["amount"] = f"{Decimal(values['amount']):.2f}"
-    values["entry_date"] = values["entry_date"].isoformat()
-    return json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """Stable text of an entry: the JSON of its fields with sorted keys, no spaces, amounts as
+    two-decimal strings and ISO dates — i.e. exactly ``json.dumps(fields, sort_keys=True,
+    ensure_ascii=False, separators=(",", ":"))``, written out field by field because it runs for
+    every posting and every verification (a test holds the two equal)."""
+    rev = p.reverses_seq
+    return _CANONICAL % (
+        f"{Decimal(p.amount):.2f}", _js(p.category), p.entry_date.isoformat(), _js(p.entry_type), p.grant_id,
+        p.institution_id, _js(p.memo), p.ref_id, _js(p.ref_type), "null" if rev is None else int(rev), seq,
+        _js(p.subject))
+
+
+_CANONICAL = ('{"amount":"%s","category":%s,"entry_date":"%s","entry_type":%s,"grant_id":%d,"institution_id":%d,'
+              '"memo":%s,"ref_id":%d,"ref_type":%s,"reverses_seq":%s,"seq":%d,"subject":%s}')
+
+
+def _js(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
 
 
 def chain_hash(prev_hash: str, content: str) -> str:

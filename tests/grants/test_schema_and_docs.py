@@ -65,3 +65,25 @@ def test_every_model_has_a_factory_that_builds_it(app, db):
         if issubclass(f, SQLAlchemyModelFactory) and not f._meta.abstract:
             obj = f()
             assert _db.session.get(f._meta.model, _db.inspect(obj).identity) is obj
+
+
+def test_canonical_ledger_content_is_exactly_sorted_compact_json():
+    """The hand-written canonical form must stay byte-identical to json.dumps of the same fields."""
+    import json
+    from datetime import date
+    from decimal import Decimal
+
+    from grants.ledger import CONTENT_FIELDS, Posting, canonical_content
+
+    postings = [
+        Posting("expense", date(2025, 6, 1), 7, 3, "competitive", "operations", Decimal("1234.5"), "expense", 42),
+        Posting("reversal", date(2026, 1, 31), 7, 3, "stable", None, Decimal("-0.01"), "expense", 42, reverses_seq=9,
+                memo='含"引号", 反斜杠\\ 与\n换行 and emoji 🧪'),
+        Posting("disbursement", date(2025, 1, 2), 1, 1, "post_subsidy", "lump_sum", Decimal("99999999999999.99"),
+                "tranche", 1, memo="\u0000\u001f\u2028"),
+    ]
+    for seq, p in enumerate(postings, start=1):
+        fields = {f: getattr(p, f) for f in CONTENT_FIELDS if f != "seq"}
+        fields.update(seq=seq, amount=f"{p.amount:.2f}", entry_date=p.entry_date.isoformat())
+        expected = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        assert canonical_content(seq, p) == expected
