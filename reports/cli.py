@@ -115,9 +115,6 @@ def run_scheduler():
     _run(current_app._get_current_object())
 
 
-COMMANDS = (verify_ledger, checkpoint_ledger, export_ledger, verify_export, run_scheduler)
-
-
 @click.command("replay-policy")
 @click.option("--version-id", type=int, help="a landed (draft) policy version")
 @click.option("--file", "policy_file", type=click.Path(exists=True, dir_okay=False),
@@ -152,4 +149,4 @@ def replay_policy(version_id, policy_file, date_from, date_to, out):
             Path(out).write_text(json.dumps(r, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-COMMANDS = COMMANDS + (replay_policy,)
+COMMANDS = (verify_ledger, checkpoint_ledger, export_ledger, verify_export, run_scheduler, replay_policy)
