@@ -31,6 +31,7 @@ def _locale():
 
 def register_extensions(app: Flask) -> None:
     import compliance.models  # noqa: F401  - every model registered on the metadata
+    import evaluations.models  # noqa: F401
     import budgets.models  # noqa: F401
     import grants.ledger  # noqa: F401
     from grants.auth import register_auth
@@ -68,10 +69,11 @@ def _offline_api_docs(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from budgets.api import blp as budgets_blp
     from compliance.api import blp as compliance_blp
+    from evaluations.api import blp as evaluations_blp
     from grants.api import blp as grants_blp
     from reports.api import blp as reports_blp
 
-    for blp in (grants_blp, budgets_blp, compliance_blp, reports_blp):
+    for blp in (grants_blp, budgets_blp, compliance_blp, evaluations_blp, reports_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # token-authenticated JSON API; the HTML forms keep CSRF
     from webui.views import bp as web_bp

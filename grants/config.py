@@ -33,6 +33,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh",
         "WTF_CSRF_TIME_LIMIT": None,
         "PAGE_SIZE_MAX": 500,
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "keyan-jingfei@localhost"),
     }
     if overrides:
         cfg.update(overrides)

@@ -22,7 +22,7 @@ def _user(username, role, password, institution_id):
 
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
-        return create_user(username, role, password, institution_id)
+        return create_user(username, role, password, institution_id, email=f"{username}@demo.localhost")
     user.set_password(password)
     db.session.commit()
     return user, issue_token(user, "demo")
@@ -95,7 +95,11 @@ def seed_demo(password: str | None = None) -> list[str]:
                                           "invested_on": date(2025, 4, 1), "lock_up_end": date(2028, 3, 31),
                                           "conditions": {"allowed_subjects": ["equipment", "operations", "labour", "lump_sum"],
                                                          "forbidden_purposes": ["investment", "debt_repayment"]}}, admin)
-        out.append("演示数据已创建 / demo data created: 4 institutions, 4 grants (one per category)")
+        from evaluations.service import schedule_all
+
+        scheduled = schedule_all()
+        out.append(f"演示数据已创建 / demo data created: 4 institutions, 4 grants (one per category), "
+                   f"{scheduled} evaluations scheduled")
     else:
         out.append("演示数据已存在 / demo data already present; passwords reset")
     univ = db.session.execute(select(Institution).where(Institution.kind == InstitutionKind.UNIVERSITY)).scalars().first()

@@ -107,7 +107,9 @@ def verify_export(file, manifest_path, against_db):
 @click.command("run-scheduler")
 @with_appcontext
 def run_scheduler():
-    """Run the one scheduler process (ledger checkpoints after midnight). Web workers never start one."""
+    """Run the one scheduler process (ledger checkpoints after midnight, evaluation reminders at 08:00).
+
+    Web workers never start one."""
     from flask import current_app
 
     from reports.jobs import run_scheduler as _run

@@ -27,12 +27,31 @@ def checkpoint_job(app) -> None:
                        "; ".join(f"{c.period} {c.period_end} seq {c.seq}" for c in added) or "nothing due")
 
 
+def evaluation_job(app) -> None:
+    """Schedule the evaluations of newly approved grants and mail today's reminders."""
+    from evaluations.service import schedule_all, send_reminders
+    from reports.service import record_job_run
+
+    with app.app_context():
+        started = now()
+        try:
+            added = schedule_all()
+            sent = send_reminders()
+        except Exception as e:  # recorded, then the scheduler carries on to the next run
+            log.exception("evaluation job failed")
+            record_job_run("evaluations", started, False, f"{type(e).__name__}: {e}")
+            return
+        record_job_run("evaluations", started, True, f"{added} evaluations scheduled, {len(sent)} reminders sent")
+
+
 def build_scheduler(app, blocking: bool = True):
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=TZ)
     scheduler.add_job(checkpoint_job, "cron", hour=0, minute=5, args=[app], id="ledger_checkpoints",
+                      coalesce=True, max_instances=1, replace_existing=True)
+    scheduler.add_job(evaluation_job, "cron", hour=8, minute=0, args=[app], id="evaluations",
                       coalesce=True, max_instances=1, replace_existing=True)
     return scheduler
 

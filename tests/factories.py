@@ -293,3 +293,28 @@ class LedgerCheckpointFactory(BaseFactory):
     seq = 0
     hash = "0" * 64
 from tests.reports.factories import JobRunFactory, RdSpendReportFactory, StBudgetYearFactory  # noqa: E402,F401
+
+
+from evaluations.models import Evaluation, EvaluationKind, Reminder  # noqa: E402
+
+
+class EvaluationFactory(BaseFactory):
+    class Meta:
+        model = Evaluation
+
+    grant = factory.SubFactory(GrantFactory)
+    grant_id = factory.SelfAttribute("grant.id")
+    kind = EvaluationKind.MID_TERM
+    due_date = date(2026, 7, 1)
+
+
+class ReminderFactory(BaseFactory):
+    class Meta:
+        model = Reminder
+        exclude = ("evaluation",)
+
+    evaluation = factory.SubFactory(EvaluationFactory)
+    evaluation_id = factory.SelfAttribute("evaluation.id")
+    sent_on = date(2026, 6, 1)
+    recipients = "pi@example.org"
+    days_before = 30

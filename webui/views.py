@@ -11,6 +11,7 @@ from budgets.models import Expense
 from budgets.service import list_lines
 from compliance import service as compliance
 from compliance.schemas import ExpenseInSchema
+from evaluations.service import list_for_grant as list_evaluations
 from grants import service as grants
 from grants.accounts import authenticate
 from grants.errors import DomainError
@@ -102,9 +103,10 @@ def grant(grant_id):
     lines = list_lines(g.id, current_user)
     expenses = db.session.scalars(compliance.list_expenses(current_user, {"grant_id": g.id})
                                   .order_by(None).order_by(Expense.id.desc()).limit(50)).all()
+    evaluations = list_evaluations(g.id, current_user)
     status = 200 if not errors else 422
     return render_template("grant.html", grant=g, lines=lines, expenses=expenses, form=form, verdict=verdict,
-                           errors=errors), status
+                           errors=errors, evaluations=evaluations), status
 
 
 @bp.get("/queue")

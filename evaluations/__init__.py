@@ -1,0 +1,1 @@
+"""绩效评价: mid-term reviews, annual reports and final acceptance, scheduled per grant, with reminders."""

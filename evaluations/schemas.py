@@ -1,0 +1,28 @@
+"""Schemas of evaluations."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from evaluations.models import EvaluationKind, EvaluationStatus
+from grants.schemas import Choice
+
+
+class EvaluationSchema(Schema):
+    id = fields.Int(dump_only=True)
+    grant_id = fields.Int(dump_only=True)
+    kind = Choice(EvaluationKind, required=True)
+    due_date = fields.Date(required=True)
+    status = Choice(EvaluationStatus, dump_only=True)
+    decided_on = fields.Date(dump_only=True, allow_none=True)
+    note = fields.Str(dump_only=True)
+
+
+class EvaluationResultSchema(Schema):
+    status = Choice(EvaluationStatus, required=True)
+    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+    decided_on = fields.Date(load_default=None)
+
+
+class EvaluationQuerySchema(Schema):
+    due_before = fields.Date()
+    status = Choice(EvaluationStatus)

@@ -1,0 +1,103 @@
+"""绩效评价: schedules from the grant period, results, and reminder mail through a real SMTP server."""
+import socket
+from datetime import date, timedelta
+from email import message_from_bytes
+from email.header import decode_header, make_header
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from evaluations.models import EvaluationKind
+from evaluations.schedule import add_months, due_dates
+from evaluations.service import send_reminders
+from grants.models import GrantStatus
+from tests.factories import EvaluationFactory, GrantFactory, UserFactory
+
+
+def test_due_dates_follow_the_grant_period():
+    got = due_dates(date(2025, 1, 1), date(2027, 12, 31), 6)
+    # 1,094 days: the middle is day 547
+    assert got == [(EvaluationKind.ANNUAL, date(2026, 1, 1)), (EvaluationKind.MID_TERM, date(2026, 7, 2)),
+                   (EvaluationKind.ANNUAL, date(2027, 1, 1)), (EvaluationKind.FINAL_ACCEPTANCE, date(2028, 6, 30))]
+
+
+def test_add_months_keeps_to_the_end_of_short_months():
+    assert add_months(date(2025, 8, 31), 6) == date(2026, 2, 28)
+    assert add_months(date(2023, 8, 31), 6) == date(2024, 2, 29)
+    assert add_months(date(2025, 12, 15), 1) == date(2026, 1, 15)
+
+
+def test_bureau_schedules_a_grants_evaluations_once(bureau, db):
+    g = GrantFactory(status=GrantStatus.ACTIVE, start_date=date(2025, 1, 1), end_date=date(2026, 12, 31))
+    r = bureau.post(f"/api/v1/grants/{g.id}/evaluations/schedule", json={})
+    assert r.status_code == 200, r.get_json()
+    kinds = [(e["kind"], e["due_date"]) for e in r.get_json()]
+    # the final acceptance window comes from the policy parameter (6 months after the end)
+    assert kinds == [("mid_term", "2025-12-31"), ("annual", "2026-01-01"), ("final_acceptance", "2027-06-30")]
+    again = bureau.post(f"/api/v1/grants/{g.id}/evaluations/schedule", json={})
+    assert len(again.get_json()) == 3
+
+
+def test_results_are_the_bureaus_and_final(bureau, login, auditor, db):
+    ev = EvaluationFactory(grant=GrantFactory(status=GrantStatus.ACTIVE))
+    staff = login("institution", ev.grant.institution)
+    assert staff.post(f"/api/v1/evaluations/{ev.id}/result", json={"status": "passed"}).status_code == 403
+    assert auditor.post(f"/api/v1/evaluations/{ev.id}/result", json={"status": "passed"}).status_code == 403
+    r = bureau.post(f"/api/v1/evaluations/{ev.id}/result", json={"status": "passed", "note": "达到年度目标"})
+    assert r.status_code == 200 and r.get_json()["status"] == "passed"
+    assert bureau.post(f"/api/v1/evaluations/{ev.id}/result", json={"status": "failed"}).status_code == 409
+
+
+def test_institution_sees_only_its_own_evaluations(login, db):
+    mine = EvaluationFactory(grant=GrantFactory(status=GrantStatus.ACTIVE))
+    EvaluationFactory(grant=GrantFactory(status=GrantStatus.ACTIVE))
+    staff = login("institution", mine.grant.institution)
+    assert [e["id"] for e in staff.get("/api/v1/evaluations").get_json()] == [mine.id]
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    old = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
+    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = "127.0.0.1", port
+    yield inbox
+    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = old
+    controller.stop()
+
+
+def test_reminders_reach_the_institution_and_bureau_once_a_day(db, smtp):
+    g = GrantFactory(status=GrantStatus.ACTIVE)
+    UserFactory(role="institution", institution_id=g.institution_id, email="pi@inst.example")
+    UserFactory(role="finance_bureau", email="bureau@kjj.example")
+    UserFactory(role="institution", institution_id=GrantFactory().institution_id, email="other@inst.example")
+    today = date(2026, 6, 24)
+    due_in_7 = EvaluationFactory(grant=g, kind=EvaluationKind.MID_TERM, due_date=today + timedelta(days=7))
+    EvaluationFactory(grant=g, kind=EvaluationKind.ANNUAL, due_date=today + timedelta(days=8))   # no reminder day
+    overdue = EvaluationFactory(grant=g, kind=EvaluationKind.FINAL_ACCEPTANCE, due_date=today - timedelta(days=3))
+    db.session.commit()
+
+    sent = send_reminders(today)
+    assert sorted(r.evaluation_id for r in sent) == sorted([due_in_7.id, overdue.id])
+    assert len(smtp.messages) == 1
+    rcpts, msg = smtp.messages[0]
+    assert sorted(rcpts) == ["bureau@kjj.example", "pi@inst.example"]
+    body = msg.get_payload(decode=True).decode("utf-8")
+    assert "中期评估" in body and "due in 7 days" in body and "overdue by 3 days" in body and g.code in body
+    assert "evaluation reminder" in str(make_header(decode_header(msg["Subject"])))
+
+    assert send_reminders(today) == [] and len(smtp.messages) == 1   # never twice the same day
+    assert len(send_reminders(today + timedelta(days=6))) == 2        # due tomorrow, still overdue
