@@ -101,3 +101,19 @@ def test_reminders_reach_the_institution_and_bureau_once_a_day(db, smtp):
 
     assert send_reminders(today) == [] and len(smtp.messages) == 1   # never twice the same day
     assert len(send_reminders(today + timedelta(days=6))) == 2        # due tomorrow, still overdue
+
+
+def test_the_scheduler_job_schedules_reminds_and_records_its_run(app, db, smtp):
+    from sqlalchemy import select
+
+    from reports.jobs import evaluation_job
+    from reports.models import JobRun
+
+    g = GrantFactory(status=GrantStatus.ACTIVE, start_date=date(2024, 1, 1), end_date=date(2025, 12, 31))
+    UserFactory(role="institution", institution_id=g.institution_id, email="pi@inst.example")
+    db.session.commit()
+    evaluation_job(app)
+    run = db.session.scalars(select(JobRun).where(JobRun.job == "evaluations")).one()
+    # annual 2025-01-01, mid-term 2024-12-31, final acceptance 2026-06-30: all overdue by now
+    assert run.ok and run.detail == "3 evaluations scheduled, 3 reminders sent"
+    assert len(smtp.messages) == 1 and "overdue" in smtp.messages[0][1].get_payload(decode=True).decode()
