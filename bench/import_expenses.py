@@ -143,8 +143,8 @@ def main() -> list[str]:
     ratio = took / base
     line = (f"import [{url.split(':')[0].split('+')[0]}] {N:,} rows: {took:.2f}s vs raw executemany {base:.2f}s → "
             f"{ratio:.2f}× (target ≤ 3×); peak RSS {peak:.0f} MiB ({base_rss:.0f} MiB after the baseline)")
-    console.print(line)
-    console.print(f"  verdicts {result['by_verdict']}; file {len(content) / 2**20:.1f} MiB")
+    console.print(line, markup=False)
+    console.print(f"  verdicts {result['by_verdict']}; file {len(content) / 2**20:.1f} MiB", markup=False)
     return [line]
 
 

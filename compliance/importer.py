@@ -216,7 +216,8 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
         states = {g.id: service.load_grant_state(g, lock=True)
                   for g in sorted((g for g in grants.values()), key=lambda g: g.id)}
         invoices = {d["invoice_no"] for _, d, _ in parsed if d and d.get("invoice_no")}
-        seen_invoices = _existing_invoices(invoices)
+        stored_invoices = _existing_invoices(invoices)   # invoice → expense id already on file
+        file_invoices: dict[str, int] = {}               # invoice → earlier row of this file
         pick_version = policy_store.active_versions_picker(s)
         policies: dict[date, tuple] = {}
         rows, booked_reports, postings_for = [], [], []
@@ -240,9 +241,10 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
             version, policy = policies[when]
             facts = service.expense_facts(data)
             inv = facts.invoice_no
-            judgement = service.judge_expense(facts, state, policy, seen_invoices.get(inv) if inv else None)
-            if inv and inv not in seen_invoices and judgement.verdict != "reject":
-                seen_invoices[inv] = -n  # a later row with the same invoice is a duplicate of this row
+            judgement = service.judge_expense(facts, state, policy, stored_invoices.get(inv) if inv else None,
+                                              duplicate_row=file_invoices.get(inv) if inv else None)
+            if inv and inv not in file_invoices and judgement.verdict != "reject":
+                file_invoices[inv] = n
             verdict = judgement.verdict
             status = state.apply_verdict(facts.subject, facts.amount, verdict)
             rows.append({

@@ -126,7 +126,8 @@ class BudgetGrant:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    duplicate_invoice_of: int | None = None
+    duplicate_invoice_of: int | None = None    # id of a stored, non-rejected expense with the same invoice
+    duplicate_invoice_row: int | None = None   # or the earlier row of the same import file that claimed it
     project_member_names: frozenset[str] = frozenset()
     salaried_staff_names: frozenset[str] = frozenset()
 
@@ -674,13 +675,18 @@ def _compile_none(p: ParamReader) -> None:
 
 
 def _check_duplicate(rule: Rule, e: ExpenseFacts, g, ctx: Context, policy, text):
-    other = ctx.duplicate_invoice_of
-    if other is None:
-        return None
-    return _finding(rule, rule.severity,
-                    f"发票 {e.invoice_no} 已在支出 #{other} 中报销，重复报销",
-                    f"Invoice {e.invoice_no} was already claimed by expense #{other}: duplicate reimbursement",
-                    {"invoice_no": e.invoice_no, "duplicate_of": other})
+    other, row = ctx.duplicate_invoice_of, ctx.duplicate_invoice_row
+    if other is not None:
+        return _finding(rule, rule.severity,
+                        f"发票 {e.invoice_no} 已在支出 #{other} 中报销，重复报销",
+                        f"Invoice {e.invoice_no} was already claimed by expense #{other}: duplicate reimbursement",
+                        {"invoice_no": e.invoice_no, "duplicate_of": other})
+    if row is not None:
+        return _finding(rule, rule.severity,
+                        f"发票 {e.invoice_no} 已在本次导入第 {row} 行报销，重复报销",
+                        f"Invoice {e.invoice_no} was already claimed on row {row} of this import: duplicate "
+                        f"reimbursement", {"invoice_no": e.invoice_no, "duplicate_of_row": row})
+    return None
 
 
 # ---- invoice_verification

@@ -91,11 +91,13 @@ class GrantState:
             fiscal_amount=g.fiscal_amount, disbursed=self.disbursed, spent_total=spent_total, lines=lf,
             equity_conditions=self.equity_conditions)
 
-    def context(self, duplicate_of: int | None) -> rules.Context:
-        ctx = self._context.get(duplicate_of)
+    def context(self, duplicate_of: int | None, duplicate_row: int | None = None) -> rules.Context:
+        key = (duplicate_of, duplicate_row)
+        ctx = self._context.get(key)
         if ctx is None:
-            ctx = self._context[duplicate_of] = rules.Context(
-                duplicate_invoice_of=duplicate_of, project_member_names=self.member_names,
+            ctx = self._context[key] = rules.Context(
+                duplicate_invoice_of=duplicate_of, duplicate_invoice_row=duplicate_row,
+                project_member_names=self.member_names,
                 salaried_staff_names=self.salaried_names)
         return ctx
 
@@ -166,7 +168,7 @@ def policy_version_on(on: date) -> tuple[PolicyVersion | None, "policy_store.Pol
 
 
 def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicate_of: int | None,
-                  release: tuple[str, Decimal] | None = None) -> rules.Judgement:
+                  release: tuple[str, Decimal] | None = None, duplicate_row: int | None = None) -> rules.Judgement:
     """The verdict on one expense; with no policy in force it fails closed (needs_approval)."""
     if policy is None:
         f = rules.Finding(rule_id=_NO_POLICY, kind="policy", severity="needs_approval",
@@ -174,7 +176,7 @@ def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicat
                           message_en=f"no policy version in force on {facts.expense_date}: manual review",
                           source="—", figures={"expense_date": facts.expense_date.isoformat()})
         return rules.Judgement("needs_approval", (f,), None)
-    return rules.judge(facts, state.facts(release), state.context(duplicate_of), policy)
+    return rules.judge(facts, state.facts(release), state.context(duplicate_of, duplicate_row), policy)
 
 
 # --------------------------------------------------------------------------- dry run

@@ -117,6 +117,8 @@ def test_duplicate_invoices_within_one_file_are_caught(login, db):
     content = csv_bytes([f"{g.code},2025-06-01,10.00,业务费,materials,试剂,化玻公司,供应商,银行转账,SAME,是"] * 2)
     rep = upload(staff, content, "dup.csv").get_json()
     assert [row["verdict"] for row in rep["report"]] == ["allow", "reject"]
+    finding = db.session.get(Expense, rep["report"][1]["expense_id"]).findings[0]
+    assert finding["rule_id"] == "NEG-FAKE-DUPLICATE-INVOICE" and finding["figures"]["duplicate_of_row"] == 2
 
 
 def test_cli_imports_with_a_progress_bar(app, db, tmp_path):
