@@ -36,8 +36,8 @@ def generate_expenses(app, n: int) -> None:
         verdict = ("CASE WHEN i % 10 = 0 THEN 'reject' WHEN i % 10 IN (1, 2) THEN 'needs_approval' "
                    "WHEN i % 10 = 3 THEN 'warn' ELSE 'allow' END")
         status = ("CASE WHEN i % 10 = 0 THEN 'rejected' WHEN i % 10 IN (1, 2) THEN 'pending' ELSE 'posted' END")
-        findings = (f"CASE WHEN i % 20 = 0 THEN :fa WHEN i % 10 = 0 THEN :fb WHEN i % 10 IN (1, 2) THEN :fc "
-                    f"WHEN i % 10 = 3 THEN :fd ELSE '[]' END")
+        findings = ("CASE WHEN i % 20 = 0 THEN :fa WHEN i % 10 = 0 THEN :fb WHEN i % 10 IN (1, 2) THEN :fc "
+                    "WHEN i % 10 = 3 THEN :fd ELSE '[]' END")
         cols = ("grant_id, institution_id, expense_date, amount, subject, description, verdict, findings, status, "
                 "decision_reason, submitted_at")
         if pg:

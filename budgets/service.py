@@ -22,7 +22,7 @@ from grants import ledger
 from grants.db import CENT, now, today, unit_of_work
 from grants.errors import Conflict, Forbidden, Invalid, NotFound
 from grants.extensions import db
-from grants.models import Category, FundingMode, Grant, GrantStatus, Role, SubsidyAssessment, SubsidyTerms, User
+from grants.models import Category, FundingMode, Grant, GrantStatus, SubsidyAssessment, SubsidyTerms, User
 from grants.service import BUREAU_ROLES, _require_bureau, _require_writer_of, get_grant, register_transition_guard
 
 S = GrantStatus
@@ -276,7 +276,7 @@ def assess_subsidy(grant_id: int, user: User) -> SubsidyAssessment:
             "formula": "payable = min(ratio_cap × eligible_spend, absolute_cap)",
             "zh": (f"合规自筹支出 {eligible:.2f} 元 × 补助比例 {terms.ratio_cap} = {by_ratio:.2f} 元；"
                    f"上限 {terms.absolute_cap:.2f} 元；核定补助 {payable:.2f} 元"
-                   + (f"（受上限约束）" if limited_by == "absolute_cap" else "")
+                   + ("（受上限约束）" if limited_by == "absolute_cap" else "")
                    + (f"；{ineligible:.2f} 元支出命中负面清单，不计入补助基数" if ineligible else "")),
             "en": (f"eligible spend {eligible:.2f} × ratio {terms.ratio_cap} = {by_ratio:.2f}; cap "
                    f"{terms.absolute_cap:.2f}; payable {payable:.2f} (limited by {limited_by})"),

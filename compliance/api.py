@@ -1,14 +1,13 @@
 """HTTP API of expenses and their verdicts, the approval queue, imports and policy versions."""
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from sqlalchemy import select
 
 from compliance import importer, service
 from compliance import schemas as sc
 from compliance.models import PolicyVersion
-from grants.errors import Invalid, NotFound
+from grants.errors import NotFound
 from grants.extensions import db
 from grants.web import blueprint, caller, page_of
 

@@ -22,14 +22,14 @@ if TYPE_CHECKING:
 
 from budgets.models import Expense, ExpenseStatus, Verdict
 from compliance import policy as policy_store
-from compliance import rules, service
+from compliance import service
 from compliance.schemas import PAYEE_KINDS, PAYMENT_METHODS
 from grants import ledger
 from grants.db import CENT, bulk_insert, now, unit_of_work
 from grants.errors import Forbidden, Invalid
 from grants.extensions import db
 from grants.fields import MAX_MONEY
-from grants.models import Category, Grant, Role, User
+from grants.models import Grant, Role, User
 
 COLUMNS = {
     "grant_code": ("课题编号", "项目编号", "grant_code", "grant"),
@@ -220,7 +220,7 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
         file_invoices: dict[str, int] = {}               # invoice → earlier row of this file
         pick_version = policy_store.active_versions_picker(s)
         policies: dict[date, tuple] = {}
-        rows, booked_reports, postings_for = [], [], []
+        rows, booked_reports = [], []
         submitted_at = now()
         for idx, ((n, data, _), rep) in enumerate(zip(parsed, report)):
             if progress and idx % 1000 == 0:

@@ -11,7 +11,7 @@ from decimal import Decimal as D
 from sqlalchemy import select
 
 from grants.extensions import db
-from grants.models import Category, FundingMode, Grant, Institution, InstitutionKind, ManagementMode, Role, User
+from grants.models import Category, FundingMode, Institution, InstitutionKind, ManagementMode, Role, User
 
 DEMO_USERS = [("bureau", Role.FINANCE_BUREAU), ("auditor", Role.AUDITOR), ("admin", Role.ADMIN),
               ("inst_ordos_univ", Role.INSTITUTION)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
-from typing import Callable, Iterable
+from typing import Callable
 
 from sqlalchemy import func, or_, select
 

@@ -8,7 +8,6 @@ commits across connections (concurrency) use ``committed_db`` instead, which tru
 from __future__ import annotations
 
 import os
-import tempfile
 
 import pytest
 from sqlalchemy import create_engine, text

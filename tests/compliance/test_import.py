@@ -69,7 +69,7 @@ def test_a_malformed_row_books_nothing_and_names_row_and_column(login, db):
         f"{g.code},2025-06-01,10.00,业务费,materials,试剂,化玻公司,供应商,银行转账,C-1,是",
         f"{g.code},2025-06-01,10.005,业务费,materials,试剂,化玻公司,供应商,银行转账,C-2,是",
         f"{g.code},2025-02-30,10.00,业务费,materials,试剂,化玻公司,供应商,信用卡,C-3,是",
-        f"NO-SUCH-GRANT,2025-06-01,10.00,业务费,materials,试剂,化玻公司,供应商,银行转账,C-4,是",
+        "NO-SUCH-GRANT,2025-06-01,10.00,业务费,materials,试剂,化玻公司,供应商,银行转账,C-4,是",
     ])
     r = upload(staff, content, "bad.csv")
     assert r.status_code == 422

@@ -1,12 +1,11 @@
 """Each funding category's money flow, through the API, with the ledger as witness."""
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from budgets.models import ExpenseStatus
 from grants.ledger import LedgerEntry
-from grants.models import Category, GrantStatus, ManagementMode, RaceStage
+from grants.models import Category, GrantStatus, ManagementMode
 from grants.service import initial_shareholding, shareholding_after
 from grants.models import EquityEventKind
 from tests.factories import (ExpenseFactory, GrantFactory, MilestoneFactory, RaceFactory, RaceStageFactory,
