@@ -120,6 +120,10 @@ def _title(raw: Any, where: str) -> tuple[str, str]:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("zh"), str) or not raw.get("zh", "").strip() \
             or not isinstance(raw.get("en"), str) or not raw.get("en", "").strip():
         raise PolicyError(f"{where}: title needs both zh and en")
+    if set(raw) != {"zh", "en"}:
+        # e.g. an unquoted English title with commas in a YAML flow mapping splits into extra keys
+        raise PolicyError(f"{where}: title has keys {sorted(set(raw) - {'zh', 'en'})} besides zh and en "
+                          "(quote a text that contains commas)")
     return raw["zh"].strip(), raw["en"].strip()
 
 

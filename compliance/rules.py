@@ -332,6 +332,8 @@ class ParamReader:
             return None
         if not isinstance(raw, Mapping) or not isinstance(raw.get("zh"), str) or not isinstance(raw.get("en"), str):
             raise self.err(f"params.{key} must have zh and en texts")
+        if set(raw) != {"zh", "en"}:
+            raise self.err(f"params.{key} has keys besides zh and en (quote a text that contains commas)")
         return {"zh": raw["zh"], "en": raw["en"]}
 
     def matchers(self, key: str, required: bool = False) -> tuple[_Match, ...] | None:

@@ -218,3 +218,18 @@ def test_a_float_in_a_yaml_file_is_refused_at_load(tmp_path):
     f.write_text("policy_set: x\nparameters:\n  indirect_tiers: [{up_to: null, rate: 0.30}]\n", encoding="utf-8")
     with pytest.raises(PolicyError, match=r"x\.yaml\.parameters\.indirect_tiers\[0\]\.rate"):
         load_policy_file(f)
+
+
+def test_an_unquoted_title_with_commas_is_refused_not_truncated():
+    """YAML reads `{zh: 罚款, en: fines, late fees}` as en="fines" plus a stray key: the loader must say so."""
+    import yaml
+
+    broken = copy.deepcopy(C2021)
+    broken["rules"][0]["title"] = yaml.safe_load("{zh: 罚款、滞纳金, en: fines, late fees}")
+    with pytest.raises(PolicyError, match="besides zh and en"):
+        Policy.from_content(broken)
+
+
+def test_english_titles_are_whole_sentences_not_cut_at_a_comma():
+    rule = POLICIES["ordos-research-funds-2021.yaml"].rule("NEG-FINE-ETC")
+    assert rule.title_en.startswith("fines, compensation, contract penalties") and rule.title_en.endswith("debt repayment")
