@@ -92,17 +92,14 @@ def import_expenses(file, username, partial, report_path):
         raise SystemExit(1)
 
 
-def main():  # console script entry point
+def main():  # console script entry point: `grants import-expenses FILE`, `grants db upgrade`, …
+    from flask_migrate.cli import db as db_group
+
     from grants.app import create_app
 
-    cli = FlaskGroup(create_app=create_app, add_default_commands=True)
-
-    @cli.command("db-upgrade")
-    @with_appcontext
-    def _db_upgrade():
-        from flask_migrate import upgrade
-
-        upgrade()
-
-    cli.add_command(grants_cli)
+    app = create_app()  # registers every package's commands on grants_cli
+    cli = FlaskGroup(create_app=lambda: app, add_default_commands=True, help=grants_cli.help)
+    for name, command in grants_cli.commands.items():
+        cli.add_command(command, name)
+    cli.add_command(db_group)
     cli.main(prog_name="grants")
