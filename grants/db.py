@@ -96,9 +96,9 @@ def bulk_insert(session, table, rows: list[dict]) -> None:
     procs = [table.c[c].type._cached_bind_processor(dialect) for c in cols]
     ph = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
-    if any(procs):
-        pairs = list(zip(cols, procs))
-        params = [tuple(p(r[c]) if p is not None and r[c] is not None else r[c] for c, p in pairs) for r in rows]
-    else:
-        params = [tuple(r[c] for c in cols) for r in rows]
-    conn.exec_driver_sql(sql, params)
+    # column by column: a list comprehension per column is far cheaper than a generator per row
+    columns = []
+    for c, p in zip(cols, procs):
+        values = [r[c] for r in rows]
+        columns.append(values if p is None else [None if v is None else p(v) for v in values])
+    conn.exec_driver_sql(sql, list(zip(*columns)))
