@@ -38,7 +38,6 @@ def _load_user(user_id: str):
     return db.session.get(User, int(user_id))
 
 
-@login_manager.request_loader
 def _load_from_token(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
@@ -52,10 +51,18 @@ def _load_from_token(req):
 
 
 def caller() -> User:
-    user = current_user
-    if not getattr(user, "is_authenticated", False):
-        raise Unauthorized("需要登录或 API 令牌 / authentication required")
-    return user._get_current_object() if hasattr(user, "_get_current_object") else user
+    """The authenticated user: by bearer token on the API, by session in the browser pages.
+
+    The API never honours the session cookie: it is CSRF-exempt, so a page on another site must not
+    be able to make a logged-in browser call it.
+    """
+    if request.path.startswith("/api/"):
+        user = _load_from_token(request)
+    else:
+        user = current_user._get_current_object() if current_user.is_authenticated else None
+    if user is None:
+        raise Unauthorized("需要 API 令牌（Authorization: Bearer …）/ an API token is required")
+    return user
 
 
 def require(*roles: Role):
@@ -91,8 +98,8 @@ def may_see_institution(user: User, institution_id: int) -> bool:
 
 def _reject_auditor_writes():
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.path.startswith("/api/"):
-        user = current_user
-        if getattr(user, "is_authenticated", False) and user.role == Role.AUDITOR:
+        user = _load_from_token(request)
+        if user is not None and user.role == Role.AUDITOR:
             # the read-only dry run is still allowed for auditors
             if not request.path.endswith("/expenses/check"):
                 raise Forbidden("审计人员为只读角色 / auditors are read-only")

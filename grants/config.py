@@ -32,6 +32,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         },
         "BABEL_DEFAULT_LOCALE": "zh",
         "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",  # set 1 behind HTTPS
         "PAGE_SIZE_MAX": 500,
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),

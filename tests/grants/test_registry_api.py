@@ -186,3 +186,17 @@ def test_institutions_and_researchers_crud(bureau, login, db):
     assert other.get(f"/api/v1/researchers/{rid}").status_code == 404
     assert other.get(f"/api/v1/institutions/{inst_id}").status_code == 404
     assert bureau.patch(f"/api/v1/researchers/{rid}", json={"salaried": False}).get_json()["salaried"] is False
+
+
+def test_the_api_ignores_a_browser_session_cookie(app, db):
+    """The API is CSRF-exempt, so it authenticates by bearer token only — a logged-in browser is not enough."""
+    from grants.accounts import create_user
+
+    create_user("web_bureau", "finance_bureau", "a-long-password")
+    client = app.test_client()
+    page = client.get("/login")
+    token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    r = client.post("/login", data={"username": "web_bureau", "password": "a-long-password", "csrf_token": token})
+    assert r.status_code == 302 and client.get("/").status_code == 200     # logged in for the pages
+    assert client.get("/api/v1/grants").status_code == 401                 # but not for the API
+    assert client.post("/api/v1/institutions", json={"name": "x", "kind": "university"}).status_code == 401
