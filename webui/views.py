@@ -109,6 +109,48 @@ def grant(grant_id):
                            errors=errors, evaluations=evaluations), status
 
 
+REPORTS = {
+    "compliance-overview": ("合规概览", "compliance_overview"),
+    "budget-execution": ("预算执行", "budget_execution"),
+    "seed-figures": ("政策指标", "seed_figures"),
+}
+
+
+def _report(name: str) -> dict:
+    from reports import service as reports
+
+    if name not in REPORTS:
+        abort(404)
+    try:
+        return getattr(reports, REPORTS[name][1])(current_user, {})
+    except DomainError as e:
+        abort(e.status)
+
+
+@bp.get("/reports/<name>")
+@login_required
+def report(name):
+    """The bureau's reports at a glance: every list in the report is a table (same figures as the API)."""
+    data = _report(name)
+    tables = {k: v for k, v in data.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
+    nested = {k: v for k, v in data.items() if isinstance(v, dict)}
+    scalars = {k: v for k, v in data.items() if k not in tables and k not in nested and not isinstance(v, list)}
+    return render_template("report.html", name=name, title=REPORTS[name][0], reports=REPORTS, scalars=scalars,
+                           tables=tables, nested=nested)
+
+
+@bp.get("/reports/<name>.xlsx")
+@login_required
+def report_xlsx(name):
+    from flask import Response
+
+    from reports.exports import MIMETYPES, report_workbook
+
+    resp = Response(report_workbook(_report(name), name), mimetype=MIMETYPES["xlsx"])
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return resp
+
+
 @bp.get("/queue")
 @login_required
 def queue():

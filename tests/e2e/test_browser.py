@@ -119,3 +119,36 @@ def test_forms_refuse_a_post_without_csrf_token(live_server):
     r = client.post("/login", data={"username": "bureau", "password": PASSWORD})
     assert r.status_code == 400
     assert client.get("/queue").status_code == 302  # not logged in: sent to the login page
+
+
+def test_bureau_sees_compliance_at_a_glance(live_server, browser, tmp_path):
+    app, base = live_server
+    page = browser.new_page()
+    _login(page, base, "bureau")
+    page.click("text=报表")
+    page.wait_for_url(base + "/reports/compliance-overview")
+    assert page.locator("h3", has_text="by_verdict").count() == 1
+    verdicts = page.locator("h3:has-text('by_verdict') + table tbody tr td:first-child").all_inner_texts()
+    assert "reject" in verdicts and "allow" in verdicts        # from the institution's expenses above
+    with page.expect_download() as download:
+        page.click("text=XLSX")
+    import openpyxl
+
+    assert download.value.suggested_filename == "compliance-overview.xlsx"
+    download.value.save_as(tmp_path / "overview.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "overview.xlsx", read_only=True)
+    assert "by_verdict" in " ".join(wb.sheetnames)
+    if os.environ.get("E2E_SCREENSHOT"):
+        page.screenshot(path=os.environ["E2E_SCREENSHOT"].replace(".png", "-report.png"), full_page=True)
+    page.goto(base + "/reports/budget-execution")
+    assert page.locator("h2", has_text="预算执行").count() == 1
+    page.close()
+
+
+def test_institution_staff_cannot_open_the_bureaus_reports(live_server):
+    app, base = live_server
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/login", data={"username": "inst_ordos_univ", "password": PASSWORD, "csrf_token": token})
+    assert client.get("/reports/compliance-overview").status_code == 403
