@@ -5,13 +5,23 @@ import logging
 from pathlib import Path
 
 from flask import Flask, send_from_directory
+from werkzeug.routing import IntegerConverter
 
 from grants.config import load_config
 from grants.extensions import api, babel, csrf, db, login_manager, migrate
 
 
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` path parts fit a 64-bit column: a larger id is simply not found (404), never a 500."""
+
+    def __init__(self, map, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, **kwargs)
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask("grants", instance_relative_config=True)
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(load_config(app.instance_path, config))
     app.json.ensure_ascii = False  # Chinese stays readable in every JSON answer
     register_extensions(app)

@@ -9,6 +9,7 @@ import logging
 
 from flask import jsonify, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,26 @@ def register_error_handlers(app) -> None:
         if not request.path.startswith("/api/") and e.code in (404, 405) and not request.accept_mimetypes.accept_json:
             return e
         return jsonify(body), e.code
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(e: IntegrityError):
+        # a unique or foreign-key constraint caught what the service did not check first
+        db.session.rollback()
+        return jsonify(error_body("conflict", "与已有记录冲突 / conflicts with an existing record")), 409
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    @app.errorhandler(UnicodeEncodeError)
+    def _unstorable(e: Exception):
+        # a number too large for the database, or text that is not valid Unicode
+        db.session.rollback()
+        return jsonify(error_body("validation_error", "数值超出范围或文本无效 / a value is out of range or not valid text")), 422
+
+    @app.errorhandler(StatementError)
+    def _statement(e: StatementError):
+        if isinstance(e.orig, (OverflowError, UnicodeEncodeError)):
+            return _unstorable(e.orig)
+        return _unexpected(e)
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):

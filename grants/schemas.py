@@ -1,7 +1,7 @@
 """Request and response schemas of the grant registry."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from grants.fields import Money, Ratio
 from grants.models import (
@@ -21,15 +21,27 @@ def Choice(enum_cls, **kw):
     return fields.Enum(enum_cls, by_value=True, **kw)
 
 
-class InstitutionSchema(Schema):
+class _BlankIsNone(Schema):
+    """An empty optional code ("") means "none" — two institutions without one must not collide."""
+
+    BLANK_IS_NONE = ("credit_code",)
+
+    @pre_load
+    def _blank(self, data, **kwargs):
+        if isinstance(data, dict):
+            data = {k: (None if k in self.BLANK_IS_NONE and v == "" else v) for k, v in data.items()}
+        return data
+
+
+class InstitutionSchema(_BlankIsNone):
     id = fields.Int(dump_only=True)
     name = fields.Str(required=True, validate=validate.Length(1, 200))
     kind = Choice(InstitutionKind, required=True)
-    credit_code = fields.Str(load_default=None, validate=validate.Length(max=32))
+    credit_code = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=32))
     region = fields.Str(load_default="鄂尔多斯市", validate=validate.Length(max=64))
 
 
-class InstitutionUpdateSchema(Schema):
+class InstitutionUpdateSchema(_BlankIsNone):
     name = fields.Str(validate=validate.Length(1, 200))
     kind = Choice(InstitutionKind)
     credit_code = fields.Str(allow_none=True, validate=validate.Length(max=32))

@@ -17,7 +17,10 @@ def page_of(stmt, pagination_parameters):
     total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     pagination_parameters.item_count = total
     size = pagination_parameters.page_size
-    return list(db.session.scalars(stmt.limit(size).offset((pagination_parameters.page - 1) * size)))
+    offset = (pagination_parameters.page - 1) * size
+    if offset >= total:  # past the end (or beyond what the database can even count): an empty page
+        return []
+    return list(db.session.scalars(stmt.limit(size).offset(offset)))
 
 
 __all__ = ["blueprint", "page_of", "caller"]

@@ -121,7 +121,7 @@ def record_checkpoints(up_to: date | None = None) -> list[LedgerCheckpoint]:
     The head of a day is the last entry *created* before midnight (Asia/Shanghai), whatever its
     booking date.
     """
-    up_to = up_to or today() - timedelta(days=1)
+    up_to = min(up_to or today() - timedelta(days=1), today())  # never a day that has not begun
     added: list[LedgerCheckpoint] = []
     with unit_of_work() as s:
         first_at = s.execute(select(func.min(LedgerEntry.created_at))).scalar_one()
