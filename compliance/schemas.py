@@ -1,7 +1,7 @@
 """Schemas of expenses, verdicts and policy versions."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from budgets.models import ExpenseStatus, Verdict
 from grants.fields import Money
@@ -10,6 +10,12 @@ from grants.schemas import Choice
 PAYEE_KINDS = ("vendor", "institution", "individual", "student", "salaried_staff", "external_expert",
                "project_member", "civil_servant", "government", "bank", "charity", "enterprise", "related_party")
 PAYMENT_METHODS = ("bank_transfer", "official_card", "cash", "internal_transfer")
+
+
+def _days_in_range(value) -> None:
+    # a plain function, not validate.Range: apispec would print a Decimal bound as a string
+    if not 0 < value <= 365:
+        raise ValidationError("须在 0 到 365 之间 / must be more than 0 and at most 365")
 
 
 class ExpenseInSchema(Schema):
@@ -30,8 +36,9 @@ class ExpenseInSchema(Schema):
     quantity = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=1))
     platform_registered = fields.Bool(load_default=None, allow_none=True)
     expert_title = fields.Str(load_default=None, validate=validate.OneOf(("senior", "other", "academician")))
-    expert_days = fields.Decimal(load_default=None, allow_none=True, allow_nan=False,
-                                 validate=validate.Range(min=0, min_inclusive=False, max=365))
+    expert_days = fields.Decimal(load_default=None, allow_none=True, allow_nan=False, validate=_days_in_range,
+                                 metadata={"description": "person-days of expert consulting, 0 < days ≤ 365",
+                                           "minimum": 0, "exclusiveMinimum": True, "maximum": 365})
     fund_source = fields.Str(load_default=None, validate=validate.Length(max=64))
     researcher_id = fields.Int(load_default=None, allow_none=True)
 

@@ -39,6 +39,12 @@ def test_openapi_document_covers_every_endpoint(app, client):
     assert len(documented) >= 25
 
 
+def test_openapi_document_is_valid_openapi(client):
+    from openapi_spec_validator import validate
+
+    validate(client.get("/api/v1/openapi.json").get_json())  # raises on any invalid definition
+
+
 def test_docs_page_works_without_internet(client):
     page = client.get("/api/v1/docs")
     assert page.status_code == 200
