@@ -23,7 +23,7 @@ from grants.db import CENT, now, today, unit_of_work
 from grants.errors import Conflict, Forbidden, Invalid, NotFound
 from grants.extensions import db
 from grants.models import Category, FundingMode, Grant, GrantStatus, SubsidyAssessment, SubsidyTerms, User
-from grants.service import BUREAU_ROLES, _require_bureau, _require_writer_of, get_grant, register_transition_guard
+from grants.service import BUREAU_ROLES, require_bureau, require_writer_of, get_grant, register_transition_guard
 
 S = GrantStatus
 
@@ -66,7 +66,7 @@ def _raise_on_findings(findings: list) -> None:
 
 
 def _check_editable(grant: Grant, user: User) -> None:
-    _require_writer_of(user, grant.institution_id)
+    require_writer_of(user, grant.institution_id)
     if grant.status != S.DRAFT:
         raise Conflict(f"课题状态为 {grant.status.value}，预算只能通过预算调剂变更 / grant is {grant.status.value}: "
                        "change the budget through an adjustment (预算调剂)", {"status": [grant.status.value]})
@@ -196,7 +196,7 @@ def request_adjustment(grant_id: int, data: dict, user: User) -> BudgetAdjustmen
         raise Invalid("调出与调入科目相同 / from and to subjects are the same", {"to_subject": ["same as from"]})
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
-        _require_writer_of(user, grant.institution_id)
+        require_writer_of(user, grant.institution_id)
         if grant.funding_mode != FundingMode.BUDGETED:
             raise Conflict("包干制课题不分科目，无需预算调剂 / a lump-sum grant has no subjects to adjust")
         if grant.status not in (S.APPROVED, S.ACTIVE):
@@ -254,7 +254,7 @@ def compute_subsidy(eligible: Decimal, ratio_cap: Decimal, absolute_cap: Decimal
 
 
 def assess_subsidy(grant_id: int, user: User) -> SubsidyAssessment:
-    _require_bureau(user, "核定补助")
+    require_bureau(user, "核定补助")
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
         if grant.category != Category.POST_SUBSIDY:
@@ -298,7 +298,7 @@ def get_assessment(grant_id: int, user: User) -> SubsidyAssessment:
 
 
 def pay_subsidy(grant_id: int, user: User, paid_on: date | None = None) -> SubsidyAssessment:
-    _require_bureau(user, "拨付补助")
+    require_bureau(user, "拨付补助")
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
         if grant.category != Category.POST_SUBSIDY:

@@ -23,7 +23,7 @@ from grants.db import now, today, unit_of_work
 from grants.errors import BudgetExceeded, Conflict, Forbidden, Invalid, NotFound
 from grants.extensions import db
 from grants.models import Category, EquityInvestment, Grant, Institution, Researcher, Role, User
-from grants.service import BUREAU_ROLES, _visible, disbursed_total, get_grant
+from grants.service import BUREAU_ROLES, visible_to, disbursed_total, get_grant
 
 EXPENSE_FIELDS = ("expense_date", "amount", "subject", "purpose", "description", "payee_name", "payee_kind",
                   "payment_method", "invoice_no", "invoice_verified", "unit_value", "quantity",
@@ -243,7 +243,7 @@ def _by_idempotency_key(key: str, user: User) -> Expense | None:
 # --------------------------------------------------------------------------- read
 def get_expense(expense_id: int, user: User) -> Expense:
     e = db.session.get(Expense, expense_id)
-    if e is None or not _visible(user, e.institution_id):
+    if e is None or not visible_to(user, e.institution_id):
         raise NotFound(f"支出 {expense_id} 不存在 / expense {expense_id} not found")
     return e
 

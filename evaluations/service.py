@@ -14,7 +14,7 @@ from grants.db import today, unit_of_work
 from grants.errors import Conflict, NotFound
 from grants.extensions import db
 from grants.models import Grant, GrantStatus, Role, User
-from grants.service import _require_bureau, get_grant
+from grants.service import require_bureau, get_grant
 
 ACCEPTANCE_MONTHS_DEFAULT = 6
 REMIND_DAYS_BEFORE = (30, 7, 1, 0)    # and every day once overdue
@@ -44,7 +44,7 @@ def _schedule(grant: Grant) -> list[Evaluation]:
 
 def schedule_grant(grant_id: int, user: User) -> list[Evaluation]:
     """Add the grant's mid-term, annual and final-acceptance evaluations (idempotent)."""
-    _require_bureau(user, "安排绩效评价")
+    require_bureau(user, "安排绩效评价")
     with unit_of_work():
         grant = get_grant(grant_id, user, for_update=True)
         if grant.status not in SCHEDULABLE:
@@ -77,7 +77,7 @@ def list_due(user: User, due_before: date | None, status: EvaluationStatus | Non
 
 
 def add_evaluation(grant_id: int, kind: EvaluationKind, due: date, user: User) -> Evaluation:
-    _require_bureau(user, "安排绩效评价")
+    require_bureau(user, "安排绩效评价")
     with unit_of_work() as s:
         grant = get_grant(grant_id, user)
         if s.execute(select(Evaluation.id).where(Evaluation.grant_id == grant.id, Evaluation.kind == kind,
@@ -90,7 +90,7 @@ def add_evaluation(grant_id: int, kind: EvaluationKind, due: date, user: User) -
 
 def record_result(evaluation_id: int, status: EvaluationStatus, note: str, user: User,
                   decided_on: date | None = None) -> Evaluation:
-    _require_bureau(user, "记录评价结果")
+    require_bureau(user, "记录评价结果")
     with unit_of_work():
         ev = db.session.get(Evaluation, evaluation_id)
         if ev is None:

@@ -14,15 +14,11 @@ from flask import request
 from flask_login import current_user
 from sqlalchemy import select
 
-from grants.errors import DomainError, Forbidden
+from grants.errors import Forbidden, Unauthorized
 from grants.extensions import db, login_manager
 from grants.models import ApiToken, Role, User
 
 READ_ROLES = frozenset(Role)
-
-
-class Unauthorized(DomainError):
-    status, code = 401, "unauthorized"
 
 
 def hash_token(token: str) -> str:

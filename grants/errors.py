@@ -30,6 +30,10 @@ class NotFound(DomainError):
     status, code = 404, "not_found"
 
 
+class Unauthorized(DomainError):
+    status, code = 401, "unauthorized"
+
+
 class Forbidden(DomainError):
     status, code = 403, "forbidden"
 

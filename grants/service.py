@@ -42,7 +42,7 @@ BUREAU_ROLES = (Role.FINANCE_BUREAU, Role.ADMIN)
 
 
 # --------------------------------------------------------------------------- scoping helpers
-def _visible(user: User, institution_id: int) -> bool:
+def visible_to(user: User, institution_id: int) -> bool:
     return user.role != Role.INSTITUTION or user.institution_id == institution_id
 
 
@@ -51,20 +51,20 @@ def get_grant(grant_id: int, user: User, *, for_update: bool = False) -> Grant:
     if for_update:
         stmt = stmt.with_for_update()
     grant = db.session.execute(stmt).scalar_one_or_none()
-    if grant is None or not _visible(user, grant.institution_id):
+    if grant is None or not visible_to(user, grant.institution_id):
         raise NotFound(f"课题 {grant_id} 不存在 / grant {grant_id} not found")
     return grant
 
 
-def _require_bureau(user: User, what: str) -> None:
+def require_bureau(user: User, what: str) -> None:
     if user.role not in BUREAU_ROLES:
         raise Forbidden(f"只有财政/科技主管部门可以{what} / only the finance bureau may do this")
 
 
-def _require_writer_of(user: User, institution_id: int) -> None:
+def require_writer_of(user: User, institution_id: int) -> None:
     if user.role == Role.AUDITOR:
         raise Forbidden("审计人员为只读角色 / auditors are read-only")
-    if not _visible(user, institution_id):
+    if not visible_to(user, institution_id):
         raise NotFound("记录不存在 / not found")
 
 
@@ -76,7 +76,7 @@ def list_institutions(user: User):
 
 def get_institution(institution_id: int, user: User) -> Institution:
     inst = db.session.get(Institution, institution_id)
-    if inst is None or not _visible(user, inst.id):
+    if inst is None or not visible_to(user, inst.id):
         raise NotFound(f"单位 {institution_id} 不存在 / institution {institution_id} not found")
     return inst
 
@@ -90,7 +90,7 @@ def _unique_name(name: str, exclude_id: int | None = None) -> None:
 
 
 def create_institution(data: dict, user: User) -> Institution:
-    _require_bureau(user, "登记单位")
+    require_bureau(user, "登记单位")
     with unit_of_work() as s:
         _unique_name(data["name"])
         inst = Institution(**data)
@@ -99,7 +99,7 @@ def create_institution(data: dict, user: User) -> Institution:
 
 
 def update_institution(institution_id: int, data: dict, user: User) -> Institution:
-    _require_bureau(user, "修改单位")
+    require_bureau(user, "修改单位")
     with unit_of_work():
         inst = get_institution(institution_id, user)
         if "name" in data:
@@ -118,13 +118,13 @@ def list_researchers(user: User, institution_id: int | None = None):
 
 def get_researcher(researcher_id: int, user: User) -> Researcher:
     r = db.session.get(Researcher, researcher_id)
-    if r is None or not _visible(user, r.institution_id):
+    if r is None or not visible_to(user, r.institution_id):
         raise NotFound(f"科研人员 {researcher_id} 不存在 / researcher {researcher_id} not found")
     return r
 
 
 def create_researcher(data: dict, user: User) -> Researcher:
-    _require_writer_of(user, data["institution_id"])
+    require_writer_of(user, data["institution_id"])
     with unit_of_work() as s:
         get_institution(data["institution_id"], user)
         r = Researcher(**data)
@@ -135,7 +135,7 @@ def create_researcher(data: dict, user: User) -> Researcher:
 def update_researcher(researcher_id: int, data: dict, user: User) -> Researcher:
     with unit_of_work():
         r = get_researcher(researcher_id, user)
-        _require_writer_of(user, r.institution_id)
+        require_writer_of(user, r.institution_id)
         for k, v in data.items():
             setattr(r, k, v)
     return r
@@ -181,7 +181,7 @@ def _check_grant_refs(data: dict, user: User, grant: Grant | None = None) -> Non
 
 
 def create_grant(data: dict, user: User) -> Grant:
-    _require_writer_of(user, data["institution_id"])
+    require_writer_of(user, data["institution_id"])
     if data.get("self_raised_amount") is None:
         data["self_raised_amount"] = Decimal("0.00")
     with unit_of_work() as s:
@@ -199,7 +199,7 @@ EDITABLE_AFTER_DRAFT = {"title"}
 def update_grant(grant_id: int, data: dict, user: User) -> Grant:
     with unit_of_work():
         grant = get_grant(grant_id, user, for_update=True)
-        _require_writer_of(user, grant.institution_id)
+        require_writer_of(user, grant.institution_id)
         locked = set(data) - EDITABLE_AFTER_DRAFT
         if grant.status != S.DRAFT and locked:
             raise Conflict(f"课题状态为 {grant.status.value}，只能在草稿状态修改 {', '.join(sorted(locked))} / "
@@ -247,9 +247,9 @@ def transition(grant_id: int, action: str, user: User, reason: str = "") -> Gran
         raise NotFound(f"未知操作 {action} / unknown action {action}")
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
-        _require_writer_of(user, grant.institution_id)
+        require_writer_of(user, grant.institution_id)
         if rule.bureau_only:
-            _require_bureau(user, rule.zh)
+            require_bureau(user, rule.zh)
         if grant.status not in rule.sources:
             allowed = ", ".join(x.value for x in rule.sources)
             raise IllegalTransition(
@@ -290,7 +290,7 @@ def list_milestones(grant_id: int, user: User) -> list[Milestone]:
 def create_milestone(grant_id: int, data: dict, user: User) -> Milestone:
     with unit_of_work() as s:
         grant = get_grant(grant_id, user)
-        _require_writer_of(user, grant.institution_id)
+        require_writer_of(user, grant.institution_id)
         m = Milestone(grant_id=grant.id, **data)
         s.add(m)
     return m
@@ -299,7 +299,7 @@ def create_milestone(grant_id: int, data: dict, user: User) -> Milestone:
 def update_milestone(grant_id: int, milestone_id: int, data: dict, user: User) -> Milestone:
     with unit_of_work():
         m = _grant_child(Milestone, milestone_id, grant_id, user)
-        _require_writer_of(user, m.grant.institution_id)
+        require_writer_of(user, m.grant.institution_id)
         if m.status != MilestoneStatus.PENDING:
             raise Conflict("里程碑已评审，不能修改 / milestone already decided")
         for k, v in data.items():
@@ -309,7 +309,7 @@ def update_milestone(grant_id: int, milestone_id: int, data: dict, user: User) -
 
 def decide_milestone(grant_id: int, milestone_id: int, accepted: bool, user: User,
                      decided_on: date | None = None, note: str = "") -> Milestone:
-    _require_bureau(user, "评审里程碑")
+    require_bureau(user, "评审里程碑")
     with unit_of_work():
         m = _grant_child(Milestone, milestone_id, grant_id, user)
         if m.grant.status not in (S.ACTIVE, S.CLOSING):
@@ -360,7 +360,7 @@ def _validate_tranche(grant: Grant, amount: Decimal, milestone_id, race_stage_id
 def create_tranche(grant_id: int, data: dict, user: User) -> Tranche:
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
-        _require_writer_of(user, grant.institution_id)
+        require_writer_of(user, grant.institution_id)
         _validate_tranche(grant, data["amount"], data.get("milestone_id"), data.get("race_stage_id"))
         seq = s.execute(select(func.coalesce(func.max(Tranche.seq), 0)).where(Tranche.grant_id == grant.id)).scalar_one()
         t = Tranche(grant_id=grant.id, seq=seq + 1, **data)
@@ -372,7 +372,7 @@ def update_tranche(grant_id: int, tranche_id: int, data: dict, user: User) -> Tr
     with unit_of_work():
         t = _grant_child(Tranche, tranche_id, grant_id, user)
         grant = get_grant(grant_id, user, for_update=True)
-        _require_writer_of(user, grant.institution_id)
+        require_writer_of(user, grant.institution_id)
         if t.status == TrancheStatus.PAID:
             raise Conflict("已拨付的款项不能修改 / a paid tranche cannot change")
         merged = {"amount": t.amount, "milestone_id": t.milestone_id, "race_stage_id": t.race_stage_id, **data}
@@ -399,7 +399,7 @@ def tranche_gate(grant: Grant, t: Tranche) -> str | None:
 
 
 def pay_tranche(grant_id: int, tranche_id: int, user: User, paid_on: date | None = None) -> Tranche:
-    _require_bureau(user, "拨款")
+    require_bureau(user, "拨款")
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
         t = _grant_child(Tranche, tranche_id, grant_id, user)
@@ -422,7 +422,7 @@ def disbursed_total(grant_id: int) -> Decimal:
 
 # --------------------------------------------------------------------------- 赛马制 races
 def create_race(title: str, stage_titles: list[str], user: User) -> Race:
-    _require_bureau(user, "设立赛马")
+    require_bureau(user, "设立赛马")
     with unit_of_work() as s:
         race = Race(title=title)
         s.add(race)
@@ -452,7 +452,7 @@ def race_view(race: Race, user: User) -> dict:
 
 def select_teams(race_id: int, stage_no: int, grant_ids: list[int], user: User,
                  selected_on: date | None = None) -> Race:
-    _require_bureau(user, "赛马评选")
+    require_bureau(user, "赛马评选")
     with unit_of_work() as s:
         race = get_race(race_id)
         stage = next((st for st in race.stages if st.stage_no == stage_no), None)
@@ -487,7 +487,7 @@ def get_subsidy_terms(grant_id: int, user: User) -> SubsidyTerms:
 
 
 def set_subsidy_terms(grant_id: int, data: dict, user: User) -> SubsidyTerms:
-    _require_bureau(user, "设定补助条件")
+    require_bureau(user, "设定补助条件")
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
         if grant.category != Category.POST_SUBSIDY:
@@ -534,7 +534,7 @@ def shareholding_after(current: Decimal, kind: EquityEventKind, *, amount: Decim
 
 
 def create_investment(grant_id: int, data: dict, user: User) -> EquityInvestment:
-    _require_bureau(user, "登记股权投资")
+    require_bureau(user, "登记股权投资")
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
         if grant.category != Category.GRANT_TO_EQUITY:
@@ -558,7 +558,7 @@ def create_investment(grant_id: int, data: dict, user: User) -> EquityInvestment
 
 
 def update_investment(grant_id: int, data: dict, user: User) -> EquityInvestment:
-    _require_bureau(user, "修改股权投资")
+    require_bureau(user, "修改股权投资")
     with unit_of_work():
         inv = get_investment(grant_id, user)
         for k, v in data.items():
@@ -567,7 +567,7 @@ def update_investment(grant_id: int, data: dict, user: User) -> EquityInvestment
 
 
 def add_equity_event(grant_id: int, data: dict, user: User) -> EquityEvent:
-    _require_bureau(user, "登记股权事件")
+    require_bureau(user, "登记股权事件")
     kind = data["kind"]
     errors = {}
     if kind in (EquityEventKind.FOLLOW_ON, EquityEventKind.DILUTION):
