@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from functools import wraps
 
 from flask import request
 from flask_login import current_user
@@ -17,8 +16,6 @@ from sqlalchemy import select
 from grants.errors import Forbidden, Unauthorized
 from grants.extensions import db, login_manager
 from grants.models import ApiToken, Role, User
-
-READ_ROLES = frozenset(Role)
 
 
 def hash_token(token: str) -> str:
@@ -61,35 +58,11 @@ def caller() -> User:
     return user
 
 
-def require(*roles: Role):
-    """Allow only the given roles (any authenticated role if none given)."""
-
-    def deco(fn):
-        @wraps(fn)
-        def wrapper(*args, **kwargs):
-            user = caller()
-            if roles and user.role not in roles:
-                raise Forbidden(f"角色 {user.role.value} 无权执行此操作 / role {user.role.value} may not do this")
-            return fn(*args, **kwargs)
-
-        return wrapper
-
-    return deco
-
-
-WRITERS = (Role.INSTITUTION, Role.FINANCE_BUREAU, Role.ADMIN)
-BUREAU = (Role.FINANCE_BUREAU, Role.ADMIN)
-
-
 def scope_to_caller(stmt, institution_column, user: User):
     """Restrict a select to the caller's institution when the caller is institution staff."""
     if user.role == Role.INSTITUTION:
         return stmt.where(institution_column == user.institution_id)
     return stmt
-
-
-def may_see_institution(user: User, institution_id: int) -> bool:
-    return user.role != Role.INSTITUTION or user.institution_id == institution_id
 
 
 def _reject_auditor_writes():
