@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -186,6 +186,9 @@ def parse_rows(df: "pd.DataFrame") -> Iterator[tuple[int, dict | None, dict | No
 
 
 # --------------------------------------------------------------------------- the import use case
+CHUNK = 10_000  # rows judged and written at a time, inside the one transaction: bounds the working memory
+
+
 def import_expenses(content: bytes, filename: str, user: User, *, partial: bool = False,
                     progress: Callable[[int], None] | None = None) -> dict:
     """Validate every row, then judge and book the valid ones in one transaction; return the report."""
@@ -207,98 +210,101 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
         if result["invalid"] and not partial:
             s.rollback()
             return result
-        rows, booked = _judge_rows(parsed, report, grants, file_hash, user, result, progress)
-        _store(rows, booked, grants, file_hash)
-        result["booked"] = len(rows)
+        batch = _Batch(parsed, grants, file_hash, user)
+        for start in range(0, len(parsed), CHUNK):
+            if progress:
+                progress(start)
+            rows, booked = batch.judge(parsed[start:start + CHUNK], report[start:start + CHUNK], result)
+            batch.store(rows, booked)
+            result["booked"] += len(rows)
+        result["by_verdict"] = dict(batch.counts)
         result["committed"] = True
     if progress:
         progress(len(parsed))
     return result
 
 
-def _keys_of(file_hash: str):
-    """The import keys of one file (``hash:row``). A prefix LIKE, not a range: a range on text depends on
-    the database's collation (PostgreSQL's locale may ignore punctuation)."""
-    return (Expense.import_key.like(f"{file_hash}:%"),)
+class _Batch:
+    """What judging a file needs once — the grants' locked budgets, the invoices already on file, the
+    policy version of each date — and the running state across its chunks."""
 
+    def __init__(self, parsed, grants: dict[str, Grant], file_hash: str, user: User):
+        s = db.session
+        self.grants, self.file_hash, self.user = grants, file_hash, user
+        self.by_id = {g.id: g for g in grants.values()}
+        self.done = set(s.scalars(select(Expense.import_key).where(Expense.import_key.like(f"{file_hash}:%"))))
+        self.states = {g.id: service.load_grant_state(g, lock=True) for g in sorted(grants.values(), key=lambda g: g.id)}
+        self.stored_invoices = _existing_invoices({d["invoice_no"] for _, d, _ in parsed if d and d.get("invoice_no")})
+        self.file_invoices: dict[str, int] = {}   # invoice → earlier row of this file
+        self.pick_version = policy_store.active_versions_picker(s)
+        self.policies: dict[date, tuple] = {}
+        self.counts: Counter = Counter()
+        self.submitted_at = now()
 
-def _judge_rows(parsed, report, grants: dict[str, Grant], file_hash: str, user: User, result: dict,
-                progress) -> tuple[list[dict], list[dict]]:
-    """Judge each valid, not yet imported row in file order against the locked budgets, booking as it goes."""
-    s = db.session
-    done = set(s.scalars(select(Expense.import_key).where(*_keys_of(file_hash))))
-    states = {g.id: service.load_grant_state(g, lock=True) for g in sorted(grants.values(), key=lambda g: g.id)}
-    stored_invoices = _existing_invoices({d["invoice_no"] for _, d, _ in parsed if d and d.get("invoice_no")})
-    file_invoices: dict[str, int] = {}   # invoice → earlier row of this file
-    pick_version = policy_store.active_versions_picker(s)
-    policies: dict[date, tuple] = {}
-    counts: Counter = Counter()
-    rows, booked = [], []
-    submitted_at = now()
-    for idx, ((n, data, _), rep) in enumerate(zip(parsed, report)):
-        if progress and idx % 1000 == 0:
-            progress(idx)
-        if rep["errors"]:
-            continue
-        key = f"{file_hash}:{n}"
-        if key in done:
-            rep["skipped"] = True
-            result["skipped_already_imported"] += 1
-            continue
-        grant = grants[data["grant_code"]]
-        state = states[grant.id]
-        when = data["expense_date"]
-        if when not in policies:
-            v = pick_version(when)
-            policies[when] = (v, policy_store.policy_for(v) if v else None)
-        version, policy = policies[when]
-        facts = service.expense_facts(data)
-        inv = facts.invoice_no
-        judgement = service.judge_expense(facts, state, policy, stored_invoices.get(inv) if inv else None,
-                                          duplicate_row=file_invoices.get(inv) if inv else None)
-        if inv and inv not in file_invoices and judgement.verdict != "reject":
-            file_invoices[inv] = n
-        verdict = judgement.verdict
-        status = state.apply_verdict(facts.subject, facts.amount, verdict)
-        rows.append({
-            "grant_id": grant.id, "institution_id": grant.institution_id, "expense_date": when,
-            "amount": facts.amount, "subject": facts.subject, "purpose": facts.purpose,
-            "description": facts.description, "payee_name": facts.payee_name, "payee_kind": facts.payee_kind,
-            "payment_method": facts.payment_method, "invoice_no": inv, "invoice_verified": facts.invoice_verified,
-            "unit_value": facts.unit_value, "quantity": facts.quantity,
-            "platform_registered": facts.platform_registered, "expert_title": facts.expert_title,
-            "expert_days": facts.expert_days, "fund_source": facts.fund_source,
-            "verdict": Verdict(verdict), "findings": [f.to_dict() for f in judgement.findings],
-            "policy_version_id": version.id if version else None, "status": status,
-            "subsidy_eligible": judgement.subsidy_eligible, "import_key": key, "submitted_by": user.id,
-            "submitted_at": submitted_at, "decision_reason": "",
-        })
-        rep["verdict"], rep["status"] = verdict, status.value
-        rep["rule_ids"] = [f.rule_id for f in judgement.findings]
-        booked.append(rep)
-        counts[verdict] += 1
-    result["by_verdict"] = dict(counts)
-    return rows, booked
+    def judge(self, parsed, report, result: dict) -> tuple[list[dict], list[dict]]:
+        """Judge each valid, not yet imported row in file order against the locked budgets, booking as it goes."""
+        rows, booked = [], []
+        for (n, data, _), rep in zip(parsed, report):
+            if rep["errors"]:
+                continue
+            key = f"{self.file_hash}:{n}"
+            if key in self.done:
+                rep["skipped"] = True
+                result["skipped_already_imported"] += 1
+                continue
+            grant = self.grants[data["grant_code"]]
+            state = self.states[grant.id]
+            when = data["expense_date"]
+            if when not in self.policies:
+                v = self.pick_version(when)
+                self.policies[when] = (v, policy_store.policy_for(v) if v else None)
+            version, policy = self.policies[when]
+            facts = service.expense_facts(data)
+            inv = facts.invoice_no
+            judgement = service.judge_expense(facts, state, policy, self.stored_invoices.get(inv) if inv else None,
+                                              duplicate_row=self.file_invoices.get(inv) if inv else None)
+            if inv and inv not in self.file_invoices and judgement.verdict != "reject":
+                self.file_invoices[inv] = n
+            verdict = judgement.verdict
+            status = state.apply_verdict(facts.subject, facts.amount, verdict)
+            rows.append({
+                "grant_id": grant.id, "institution_id": grant.institution_id, "expense_date": when,
+                "amount": facts.amount, "subject": facts.subject, "purpose": facts.purpose,
+                "description": facts.description, "payee_name": facts.payee_name, "payee_kind": facts.payee_kind,
+                "payment_method": facts.payment_method, "invoice_no": inv, "invoice_verified": facts.invoice_verified,
+                "unit_value": facts.unit_value, "quantity": facts.quantity,
+                "platform_registered": facts.platform_registered, "expert_title": facts.expert_title,
+                "expert_days": facts.expert_days, "fund_source": facts.fund_source,
+                "verdict": Verdict(verdict), "findings": [f.to_dict() for f in judgement.findings],
+                "policy_version_id": version.id if version else None, "status": status,
+                "subsidy_eligible": judgement.subsidy_eligible, "import_key": key, "submitted_by": self.user.id,
+                "submitted_at": self.submitted_at, "decision_reason": "",
+            })
+            rep["verdict"], rep["status"] = verdict, status.value
+            rep["rule_ids"] = [f.rule_id for f in judgement.findings]
+            booked.append(rep)
+            self.counts[verdict] += 1
+        return rows, booked
 
-
-def _store(rows: list[dict], booked: list[dict], grants: dict[str, Grant], file_hash: str) -> None:
-    """One executemany for the expenses (no RETURNING: far cheaper), their ids back by import key, then
-    the ledger postings of the posted ones."""
-    if not rows:
-        return
-    s = db.session
-    bulk_insert(s, Expense.__table__, rows)
-    ids = dict(s.execute(select(Expense.import_key, Expense.id).where(*_keys_of(file_hash))).all())
-    by_id = {g.id: g for g in grants.values()}
-    postings = []
-    for row, rep in zip(rows, booked):
-        rep["expense_id"] = eid = ids[row["import_key"]]
-        if row["status"] == ExpenseStatus.POSTED:
-            g = by_id[row["grant_id"]]
-            postings.append(ledger.Posting("expense", row["expense_date"], g.id, g.institution_id, g.category.value,
-                                           row["subject"], row["amount"], "expense", eid,
-                                           memo=row["description"][:200]))
-    ledger.post(s, postings)
+    def store(self, rows: list[dict], booked: list[dict]) -> None:
+        """One executemany for the expenses (no RETURNING: far cheaper), their ids back by import key, then
+        the ledger postings of the posted ones."""
+        if not rows:
+            return
+        s = db.session
+        before = s.execute(select(func.coalesce(func.max(Expense.id), 0))).scalar_one()
+        bulk_insert(s, Expense.__table__, rows)
+        ids = dict(s.execute(select(Expense.import_key, Expense.id).where(
+            Expense.id > before, Expense.import_key.like(f"{self.file_hash}:%"))).all())
+        postings = []
+        for row, rep in zip(rows, booked):
+            rep["expense_id"] = eid = ids[row["import_key"]]
+            if row["status"] == ExpenseStatus.POSTED:
+                g = self.by_id[row["grant_id"]]
+                postings.append(ledger.Posting("expense", row["expense_date"], g.id, g.institution_id,
+                                               g.category.value, row["subject"], row["amount"], "expense", eid,
+                                               memo=row["description"][:200]))
+        ledger.post(s, postings)
 
 
 def _grants_by_code(codes: set[str], user: User) -> dict[str, Grant]:

@@ -96,9 +96,11 @@ def bulk_insert(session, table, rows: list[dict]) -> None:
     procs = [table.c[c].type._cached_bind_processor(dialect) for c in cols]
     ph = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
-    # column by column: a list comprehension per column is far cheaper than a generator per row
-    columns = []
-    for c, p in zip(cols, procs):
-        values = [r[c] for r in rows]
-        columns.append(values if p is None else [None if v is None else p(v) for v in values])
-    conn.exec_driver_sql(sql, list(zip(*columns)))
+    for start in range(0, len(rows), 10_000):  # bounded temporaries, whatever the number of rows
+        part = rows[start:start + 10_000]
+        # column by column: a list comprehension per column is far cheaper than a generator per row
+        columns = []
+        for c, p in zip(cols, procs):
+            values = [r[c] for r in part]
+            columns.append(values if p is None else [None if v is None else p(v) for v in values])
+        conn.exec_driver_sql(sql, list(zip(*columns)))

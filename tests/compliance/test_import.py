@@ -136,3 +136,23 @@ def test_cli_imports_with_a_progress_bar(app, db, tmp_path):
     assert result.exit_code == 0, result.output
     assert "booked 3" in result.output
     assert out.read_text(encoding="utf-8-sig").count("allow") == 3
+
+
+def test_chunks_carry_budget_and_invoices_across_their_boundaries(login, db, monkeypatch):
+    """Rows are judged and written in chunks inside one transaction; nothing may reset between them."""
+    from compliance import importer
+
+    monkeypatch.setattr(importer, "CHUNK", 2)
+    g = active_grant(lines={"equipment": "100000.00", "operations": "250.00", "labour": "500000.00",
+                            "indirect": "399750.00"})
+    staff = login("institution", g.institution)
+    content = csv_bytes([f"{g.code},2025-06-01,100.00,业务费,materials,试剂,化玻公司,供应商,银行转账,K-{i},是"
+                         for i in range(3)] + [f"{g.code},2025-06-01,1.00,业务费,materials,试剂,化玻公司,供应商,银行转账,K-0,是"])
+    rep = upload(staff, content, "chunks.csv").get_json()
+    # 100 + 100 fit; the third (in the second chunk) would pass 250 → needs approval (operations may be exceeded
+    # with approval); the fourth repeats the first row's invoice → duplicate
+    assert [r["verdict"] for r in rep["report"]] == ["allow", "allow", "needs_approval", "reject"]
+    assert len({r["expense_id"] for r in rep["report"]}) == 4
+    db.session.expire_all()
+    ln = line(db, g, "operations")
+    assert (ln.spent, ln.reserved) == (Decimal("200.00"), Decimal("100.00"))
