@@ -51,8 +51,7 @@ MIMETYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apach
              "zip": "application/zip"}
 BOM = b"\xef\xbb\xbf"
 BATCH = 20_000      # rows per XLSX batch
-PARQUET_BATCH = 5_000  # rows per Parquet row group: past pyarrow's own ~100 MB runtime, peak memory is
-                       # the Python row tuples and column buffers of one group (20,000 rows cost ~30 MB more)
+PARQUET_BATCH = 5_000  # rows per Parquet row group: the writer's buffers grow with it (50,000 rows cost ~90 MB more)
 CSV_BATCH = 5_000   # finished CSV lines per chunk: small chunks keep peak memory low and are no slower
 XLSX_MAX_ROWS = 1_048_575  # one header row per sheet
 FIXED_TIME = datetime(2000, 1, 1)  # workbook and zip member timestamps: the bytes depend on the rows only
@@ -281,27 +280,63 @@ class _Sink:
 
 
 def parquet_chunks(conn, flt: LedgerFilter, batch: int = PARQUET_BATCH) -> Iterator[bytes]:
+    """Parquet from the CSV stream: pyarrow's C++ CSV reader parses what ``csv_chunks`` produces, so no
+    row ever becomes Python objects (which would also make pyarrow load pandas). Same rows, same
+    order, typed by the Parquet schema; one row group per ``batch`` rows."""
     import pyarrow as pa
+    import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     schema = _parquet_schema()
+    # the system allocator hands freed buffers back; arrow's default (mimalloc) keeps them (~25 MB more).
+    # Set for the process: the CSV reader also allocates from the default pool.
+    pool = pa.system_memory_pool()
+    pa.set_memory_pool(pool)
+    source = _ChunkReader(csv_chunks(conn, flt), skip=len(BOM))
+    reader = pacsv.open_csv(
+        source, memory_pool=pool,
+        read_options=pacsv.ReadOptions(block_size=1 << 17, use_threads=False),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=schema, include_columns=[f.name for f in schema], strings_can_be_null=True,
+            quoted_strings_can_be_null=False))
     sink = _Sink()
-    writer = pq.ParquetWriter(sink, schema, compression="zstd")
-    for rows in _batches(conn, flt, batch):
-        cols = list(zip(*rows))
-        arrays = []
-        for i, field in enumerate(schema):
-            values = cols[i]
-            if field.name == "entry_date":
-                arrays.append(pa.array(values, pa.string()).cast(pa.date32()))
-            elif field.name == "amount":
-                arrays.append(pa.array(values, pa.string()).cast(field.type))
-            else:
-                arrays.append(pa.array(values, field.type))
-        writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
-        yield sink.take()
+    writer = pq.ParquetWriter(sink, schema, compression="zstd", memory_pool=pool)
+    pending, rows = [], 0
+    for record_batch in reader:
+        pending.append(record_batch)
+        rows += record_batch.num_rows
+        if rows >= batch:
+            writer.write_table(pa.Table.from_batches(pending, schema=schema))
+            pending, rows = [], 0
+            yield sink.take()
+    if pending:
+        writer.write_table(pa.Table.from_batches(pending, schema=schema))
     writer.close()
     yield sink.take()
+
+
+class _ChunkReader(io.RawIOBase):
+    """A read-only file over an iterator of byte chunks (what pyarrow's CSV reader pulls from)."""
+
+    def __init__(self, chunks: Iterator[bytes], skip: int = 0):
+        self.chunks, self.buf, self.skip = chunks, b"", skip
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self.buf:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                return 0
+            if self.skip:
+                chunk, self.skip = chunk[self.skip:], 0
+            self.buf = chunk
+        n = min(len(b), len(self.buf))
+        b[:n] = self.buf[:n]
+        self.buf = self.buf[n:]
+        return n
 
 
 class _FixedTimeZip(zipfile.ZipFile):
