@@ -29,10 +29,10 @@ S = GrantStatus
 
 
 def policy_on(on: date) -> "policy_store.Policy":
-    version = policy_store.version_in_force(db.session, on)
-    if version is None:
+    _version, policy = policy_store.in_force(db.session, on)
+    if policy is None:
         raise Conflict(f"{on} 没有生效的经费政策版本 / no policy version in force on {on}")
-    return policy_store.policy_for(version)
+    return policy
 
 
 def lines_of(grant_id: int, *, for_update: bool = False) -> list[BudgetLine]:

@@ -234,7 +234,7 @@ class _Batch:
         self.by_id = {g.id: g for g in grants.values()}
         self.done = set(s.scalars(select(Expense.import_key).where(Expense.import_key.like(f"{file_hash}:%"))))
         self.states = {g.id: service.load_grant_state(g, lock=True) for g in sorted(grants.values(), key=lambda g: g.id)}
-        self.stored_invoices = _existing_invoices({d["invoice_no"] for _, d, _ in parsed if d and d.get("invoice_no")})
+        self.stored_invoices = service.invoices_on_file({d["invoice_no"] for _, d, _ in parsed if d and d.get("invoice_no")})
         self.file_invoices: dict[str, int] = {}   # invoice → earlier row of this file
         self.pick_version = policy_store.active_versions_picker(s)
         self.policies: dict[date, tuple] = {}
@@ -317,13 +317,3 @@ def _grants_by_code(codes: set[str], user: User) -> dict[str, Grant]:
         for g in db.session.scalars(stmt):
             out[g.code] = g
     return out
-
-
-def _existing_invoices(invoices: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    inv = sorted(invoices)
-    for i in range(0, len(inv), 500):
-        for no, eid in db.session.execute(select(Expense.invoice_no, Expense.id).where(
-                Expense.invoice_no.in_(inv[i:i + 500]), Expense.status != ExpenseStatus.REJECTED)):
-            found.setdefault(no, eid)
-    return found

@@ -404,6 +404,12 @@ def version_in_force(session, on_date: date, policy_set: str = DEFAULT_POLICY_SE
     return session.scalars(stmt).first()
 
 
+def in_force(session, on_date: date) -> tuple["PolicyVersion | None", "Policy | None"]:
+    """The version of the main policy set in force on a date and its compiled policy (None, None if none)."""
+    version = version_in_force(session, on_date)
+    return (version, policy_for(version)) if version else (None, None)
+
+
 def active_versions_picker(session, policy_set: str = DEFAULT_POLICY_SET):
     """``pick(date) -> PolicyVersion | None`` over the active versions loaded once — for judging many
     expenses of many dates (an import) with the same answer as :func:`version_in_force`."""

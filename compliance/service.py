@@ -149,21 +149,26 @@ def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
                       frozenset([pi_name]), frozenset(salaried))
 
 
-def duplicate_invoice_of(invoice_no: str | None, exclude_id: int | None = None) -> int | None:
-    if not invoice_no:
-        return None
-    stmt = select(Expense.id).where(Expense.invoice_no == invoice_no, Expense.status != ExpenseStatus.REJECTED)
-    if exclude_id:
-        stmt = stmt.where(Expense.id != exclude_id)
-    return db.session.execute(stmt.limit(1)).scalar_one_or_none()
+def invoices_on_file(invoices: set[str]) -> dict[str, int]:
+    """Invoice number → id of a stored, non-rejected expense that already claimed it."""
+    found: dict[str, int] = {}
+    numbers = sorted(invoices)
+    for i in range(0, len(numbers), 500):
+        for no, eid in db.session.execute(select(Expense.invoice_no, Expense.id).where(
+                Expense.invoice_no.in_(numbers[i:i + 500]), Expense.status != ExpenseStatus.REJECTED)):
+            found.setdefault(no, eid)
+    return found
+
+
+def duplicate_invoice_of(invoice_no: str | None) -> int | None:
+    return invoices_on_file({invoice_no}).get(invoice_no) if invoice_no else None
 
 
 _NO_POLICY = "POLICY-IN-FORCE"
 
 
 def policy_version_on(on: date) -> tuple[PolicyVersion | None, "policy_store.Policy | None"]:
-    v = policy_store.version_in_force(db.session, on)
-    return (v, policy_store.policy_for(v)) if v else (None, None)
+    return policy_store.in_force(db.session, on)
 
 
 def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicate_of: int | None,
