@@ -183,10 +183,10 @@ def _apply_adjustment(adj: BudgetAdjustment) -> None:
     dst.adjusted += adj.amount
     grant = db.session.get(Grant, adj.grant_id)
     ledger.post(db.session, [
-        ledger.Posting("adjustment", today(), grant.id, grant.institution_id, grant.category.value,
-                       adj.from_subject.value, -adj.amount, "budget_adjustment", adj.id, memo="预算调出"),
-        ledger.Posting("adjustment", today(), grant.id, grant.institution_id, grant.category.value,
-                       adj.to_subject.value, adj.amount, "budget_adjustment", adj.id, memo="预算调入"),
+        ledger.Posting.for_grant(grant, ledger.EntryType.ADJUSTMENT, today(), -adj.amount, "budget_adjustment",
+                                 adj.id, subject=adj.from_subject.value, memo="预算调出"),
+        ledger.Posting.for_grant(grant, ledger.EntryType.ADJUSTMENT, today(), adj.amount, "budget_adjustment",
+                                 adj.id, subject=adj.to_subject.value, memo="预算调入"),
     ])
 
 
@@ -314,7 +314,6 @@ def pay_subsidy(grant_id: int, user: User, paid_on: date | None = None) -> Subsi
             raise Conflict("补助已拨付 / the subsidy is already paid")
         a.paid_on = paid_on or today()
         if a.payable > 0:
-            ledger.post(s, [ledger.Posting("subsidy_payment", a.paid_on, grant.id, grant.institution_id,
-                                           grant.category.value, None, a.payable, "subsidy_assessment", a.id,
-                                           memo="先立项后补助")])
+            ledger.post(s, [ledger.Posting.for_grant(grant, ledger.EntryType.SUBSIDY_PAYMENT, a.paid_on, a.payable,
+                                                    "subsidy_assessment", a.id, memo="先立项后补助")])
     return a

@@ -301,9 +301,9 @@ class _Batch:
             rep["expense_id"] = eid = ids[row["import_key"]]
             if row["status"] == ExpenseStatus.POSTED:
                 g = self.by_id[row["grant_id"]]
-                postings.append(ledger.Posting("expense", row["expense_date"], g.id, g.institution_id,
-                                               g.category.value, row["subject"], row["amount"], "expense", eid,
-                                               memo=row["description"][:200]))
+                postings.append(ledger.Posting.for_grant(g, ledger.EntryType.EXPENSE, row["expense_date"], row["amount"],
+                                                        "expense", eid, subject=row["subject"],
+                                                        memo=row["description"]))
         ledger.post(s, postings)
 
 

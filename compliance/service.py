@@ -193,9 +193,9 @@ def check_expense(data: dict, user: User) -> tuple[rules.Judgement, PolicyVersio
 
 
 # --------------------------------------------------------------------------- submit
-def _posting(expense: Expense, grant: Grant, entry_type="expense", sign=1, memo="") -> ledger.Posting:
-    return ledger.Posting(entry_type, expense.expense_date, grant.id, grant.institution_id, grant.category.value,
-                          expense.subject, sign * expense.amount, "expense", expense.id, memo=memo or expense.description[:200])
+def _posting(expense: Expense, grant: Grant, memo: str = "") -> ledger.Posting:
+    return ledger.Posting.for_grant(grant, ledger.EntryType.EXPENSE, expense.expense_date, expense.amount, "expense",
+                                    expense.id, subject=expense.subject, memo=memo or expense.description)
 
 
 def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -> tuple[Expense, bool]:
@@ -304,7 +304,7 @@ def decide_expense(expense_id: int, approve: bool, reason: str, user: User) -> E
         e.decided_by, e.decision_reason, e.decided_at = user.id, reason, now()
         if approve:
             e.status = ExpenseStatus.POSTED
-            ledger.post(s, [_posting(e, grant, memo=f"审批通过: {reason}"[:200])])
+            ledger.post(s, [_posting(e, grant, memo=f"审批通过: {reason}")])
         else:
             e.status = ExpenseStatus.REJECTED
     return e
@@ -334,7 +334,7 @@ def reverse_expense(expense_id: int, reason: str, user: User) -> Expense:
         state.book(e.subject, spent=-e.amount)
         e.status = ExpenseStatus.REVERSED
         e.decision_reason = (e.decision_reason + " | " if e.decision_reason else "") + f"冲销: {reason}"
-        ledger.post(s, [ledger.Posting("reversal", today(), grant.id, grant.institution_id,
-                                       grant.category.value, e.subject, -e.amount, "expense", e.id,
-                                       reverses_seq=ledger.seq_of(s, "expense", e.id), memo=f"冲销: {reason}"[:200])])
+        ledger.post(s, [ledger.Posting.for_grant(grant, ledger.EntryType.REVERSAL, today(), -e.amount, "expense", e.id,
+                                                subject=e.subject, memo=f"冲销: {reason}",
+                                                reverses_seq=ledger.seq_of(s, "expense", e.id))])
     return e

@@ -13,12 +13,16 @@ from json.encoder import encode_basestring  # the (C) string encoder json.dumps 
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterable, Optional
+from enum import StrEnum
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from sqlalchemy import Index, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from grants.db import Base, Money, bulk_insert, now
+
+if TYPE_CHECKING:  # only for the annotation of Posting.for_grant; models import nothing from here
+    from grants.models import Grant
 
 GENESIS = "0" * 64
 LEDGER_LOCK_KEY = 7_402_117  # arbitrary constant for pg_advisory_xact_lock
@@ -58,6 +62,18 @@ class LedgerCheckpoint(Base):
     __table_args__ = (UniqueConstraint("period", "period_end"),)
 
 
+class EntryType(StrEnum):
+    """What a ledger entry records; the value is what the chain hashes, so it never changes."""
+
+    EXPENSE = "expense"
+    REVERSAL = "reversal"
+    DISBURSEMENT = "disbursement"
+    SUBSIDY_PAYMENT = "subsidy_payment"
+    EQUITY_INVESTMENT = "equity_investment"
+    EQUITY_EVENT = "equity_event"
+    ADJUSTMENT = "adjustment"
+
+
 @dataclass(frozen=True)
 class Posting:
     entry_type: str
@@ -71,6 +87,14 @@ class Posting:
     ref_id: int
     reverses_seq: Optional[int] = None
     memo: str = ""
+
+    @classmethod
+    def for_grant(cls, grant: "Grant", entry_type: EntryType, on: date, amount: Decimal, ref_type: str,
+                  ref_id: int, *, subject: Optional[str] = None, memo: str = "",
+                  reverses_seq: Optional[int] = None) -> "Posting":
+        """The one way to build a posting: the grant supplies institution and category."""
+        return cls(EntryType(entry_type).value, on, grant.id, grant.institution_id, grant.category.value, subject,
+                   amount, ref_type, ref_id, reverses_seq=reverses_seq, memo=memo[:200])
 
 
 CONTENT_FIELDS = ("seq", "entry_type", "entry_date", "grant_id", "institution_id", "category", "subject",

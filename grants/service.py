@@ -409,9 +409,8 @@ def pay_tranche(grant_id: int, tranche_id: int, user: User, paid_on: date | None
         if why:
             raise GateClosed(why)
         t.status, t.paid_on = TrancheStatus.PAID, paid_on or today()
-        ledger.post(s, [ledger.Posting("disbursement", t.paid_on, grant.id, grant.institution_id,
-                                       grant.category.value, None, t.amount, "tranche", t.id,
-                                       memo=f"第{t.seq}笔拨款")])
+        ledger.post(s, [ledger.Posting.for_grant(grant, ledger.EntryType.DISBURSEMENT, t.paid_on, t.amount,
+                                                "tranche", t.id, memo=f"第{t.seq}笔拨款")])
     return t
 
 
@@ -551,9 +550,8 @@ def create_investment(grant_id: int, data: dict, user: User) -> EquityInvestment
             data["amount"], data["pre_money_valuation"]), **data)
         s.add(inv)
         s.flush()
-        ledger.post(s, [ledger.Posting("equity_investment", inv.invested_on, grant.id, grant.institution_id,
-                                       grant.category.value, None, inv.amount, "equity_investment", inv.id,
-                                       memo=f"投资 {inv.investee_name}")])
+        ledger.post(s, [ledger.Posting.for_grant(grant, ledger.EntryType.EQUITY_INVESTMENT, inv.invested_on, inv.amount,
+                                                "equity_investment", inv.id, memo=f"投资 {inv.investee_name}")])
     return inv
 
 
@@ -614,9 +612,8 @@ def add_equity_event(grant_id: int, data: dict, user: User) -> EquityEvent:
         s.flush()
         money = amount if kind == EquityEventKind.FOLLOW_ON else -ev.proceeds
         if money:
-            ledger.post(s, [ledger.Posting("equity_event", ev.event_date, grant.id, grant.institution_id,
-                                           grant.category.value, None, money, "equity_event", ev.id,
-                                           memo=kind.value)])
+            ledger.post(s, [ledger.Posting.for_grant(grant, ledger.EntryType.EQUITY_EVENT, ev.event_date, money,
+                                                    "equity_event", ev.id, memo=kind.value)])
     return ev
 
 
