@@ -1,4 +1,4 @@
-"""Users and API tokens."""
+"""Users and API tokens, and the named system account the console acts as."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -43,4 +43,29 @@ def authenticate(username: str, password: str) -> User | None:
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active or not user.check_password(password):
         return None
+    return user
+
+
+SYSTEM_USERNAME = "system"
+SYSTEM_ROLE = Role.ADMIN
+"""The console acts for whoever operates the server, so the system account has the administrator's reach:
+no institution scope, may read every report and export the whole ledger."""
+
+
+def system_account() -> User:
+    """The named account every console command that needs an actor acts as (``system``, role admin).
+
+    A real row in ``users``, created on first use inside the caller's unit of work (added and flushed,
+    never committed here), and never able to log in: inactive, no usable password, no API token.
+    """
+    s = db.session
+    user = s.execute(select(User).where(User.username == SYSTEM_USERNAME)).scalar_one_or_none()
+    if user is None:
+        # "!" is no hash any password checks against: werkzeug rejects it before comparing
+        user = User(username=SYSTEM_USERNAME, role=SYSTEM_ROLE, password_hash="!", active=False)
+        s.add(user)
+        s.flush()
+    elif user.active or user.role != SYSTEM_ROLE:
+        raise Conflict("用户名 system 已被占用 / the username 'system' belongs to another account",
+                       {"username": ["reserved for the system account"]})
     return user

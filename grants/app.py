@@ -98,9 +98,6 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from grants.cli import grants_cli
-    from reports.cli import COMMANDS as report_commands
+    from grants.cli import grants_cli  # composes every package's commands
 
-    for command in report_commands:
-        grants_cli.add_command(command)
     app.cli.add_command(grants_cli)

@@ -9,6 +9,7 @@ from grants.web import blueprint, caller, page_of
 from reports import exports
 from reports import schemas as sc
 from reports import service
+from reports.workbook import report_workbook
 
 blp = blueprint("reports", __name__, "审计与报表 / ledger verification, auditor exports, finance-bureau reports")
 PAGE = {"page_size": 100, "max_page_size": 1000}
@@ -96,7 +97,7 @@ class LedgerExportManifest(MethodView):
 def _report(report: dict, args: dict, name: str):
     """JSON by default; ``format=xlsx`` downloads the same figures as a workbook."""
     if args.get("format") == "xlsx":
-        resp = Response(exports.report_workbook(report, name), mimetype=exports.MIMETYPES["xlsx"])
+        resp = Response(report_workbook(report, name), mimetype=exports.MIMETYPES["xlsx"])
         resp.headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
         return resp
     return report

@@ -1,4 +1,7 @@
-"""Console commands of the reports package, attached to the ``grants`` group in ``register_commands``."""
+"""Console commands of the reports package, attached to the ``grants`` group by ``grants.cli``.
+
+Commands that need an actor act as the named system account (``grants.accounts.system_account``).
+"""
 from __future__ import annotations
 
 import json
@@ -7,13 +10,27 @@ from datetime import date
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from compliance.policy import Policy, load_policy_file
+from grants.accounts import system_account
+from grants.db import unit_of_work
 from grants.extensions import db
+from grants.ledger import LedgerCheckpoint
+from reports import exports, jobs, service
+from reports.workbook import report_workbook
 
 
 def _date(value):
     return date.fromisoformat(value) if value else None
+
+
+def _actor():
+    """The system account, created on first use in its own short unit of work."""
+    with unit_of_work():
+        return system_account()
 
 
 @click.command("verify-ledger")
@@ -22,9 +39,7 @@ def _date(value):
 @with_appcontext
 def verify_ledger(since_checkpoint, as_json):
     """Recompute the ledger's hash chain; exit 1 and name the first broken entry if it is broken."""
-    from reports.service import verify_ledger as _verify
-
-    r = _verify(since_checkpoint)
+    r = service.verify_ledger(since_checkpoint)
     if as_json:
         click.echo(json.dumps(r.to_dict(), ensure_ascii=False, indent=2))
     elif r.ok:
@@ -43,16 +58,14 @@ def verify_ledger(since_checkpoint, as_json):
 @with_appcontext
 def checkpoint_ledger(up_to):
     """Record the chain head at the end of every finished day and month (idempotent)."""
-    from reports.service import record_checkpoints
-
-    added = record_checkpoints(_date(up_to))
+    added = service.record_checkpoints(_date(up_to))
     for cp in added:
         click.echo(f"{cp.period:5} {cp.period_end}  seq {cp.seq}  {cp.hash[:16]}…")
     click.echo(f"{len(added)} checkpoints recorded")
 
 
 @click.command("export-ledger")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "parquet"]), default="csv")
+@click.option("--format", "fmt", type=click.Choice(exports.FORMATS), default="csv")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="file to write")
 @click.option("--grant-id", type=int)
 @click.option("--institution-id", type=int)
@@ -63,12 +76,9 @@ def checkpoint_ledger(up_to):
 @with_appcontext
 def export_ledger(fmt, out, grant_id, institution_id, category, date_from, date_to, seq_to):
     """Export ledger entries to FILE and write FILE.manifest.json beside it."""
-    from grants.models import Role, User
-    from reports import exports
-
+    actor = _actor()
     s = db.session
-    admin = User(role=Role.ADMIN)  # the console is the administrator: no institution scope
-    flt = exports.scoped_filter(s, admin, {"grant_id": grant_id, "institution_id": institution_id,
+    flt = exports.scoped_filter(s, actor, {"grant_id": grant_id, "institution_id": institution_id,
                                            "category": category, "date_from": _date(date_from),
                                            "date_to": _date(date_to), "seq_to": seq_to})
     m = exports.write_export(s, s.connection(), fmt, flt, out)
@@ -84,15 +94,9 @@ def export_ledger(fmt, out, grant_id, institution_id, category, date_from, date_
 @with_appcontext
 def verify_export(file, manifest_path, against_db):
     """Verify an exported file on its own: SHA-256, every row's hash, the chain links and checkpoints."""
-    from reports import exports
-
     manifest = json.loads(Path(manifest_path or file + ".manifest.json").read_text(encoding="utf-8"))
     checkpoints = []
     if against_db:
-        from sqlalchemy import select
-
-        from grants.ledger import LedgerCheckpoint
-
         checkpoints = [{"period": c.period, "period_end": c.period_end.isoformat(), "seq": c.seq, "hash": c.hash}
                        for c in db.session.scalars(select(LedgerCheckpoint).where(LedgerCheckpoint.seq > 0))]
     r = exports.verify_export(file, manifest, checkpoints)
@@ -110,11 +114,7 @@ def run_scheduler():
     """Run the one scheduler process (ledger checkpoints after midnight, evaluation reminders at 08:00).
 
     Web workers never start one."""
-    from flask import current_app
-
-    from reports.jobs import run_scheduler as _run
-
-    _run(current_app._get_current_object())
+    jobs.run_scheduler(current_app._get_current_object())
 
 
 @click.command("replay-policy")
@@ -127,16 +127,11 @@ def run_scheduler():
 @with_appcontext
 def replay_policy(version_id, policy_file, date_from, date_to, out):
     """Re-judge a period's expenses under a draft policy and list the verdicts that would change."""
-    from compliance.policy import Policy, load_policy_file
-    from grants.models import Role, User
-    from reports import exports
-    from reports.service import policy_replay
-
     if bool(version_id) == bool(policy_file):
         raise click.UsageError("give exactly one of --version-id or --file")
     policy = Policy.from_content(load_policy_file(policy_file)) if policy_file else None
-    r = policy_replay(User(role=Role.ADMIN), version_id=version_id, policy=policy, date_from=_date(date_from),
-                      date_to=_date(date_to))
+    r = service.policy_replay(_actor(), version_id=version_id, policy=policy, date_from=_date(date_from),
+                              date_to=_date(date_to))
     click.echo(f"{r['examined']} expenses re-judged under {r['policy']['policy_set']} {r['policy']['version']}: "
                f"{r['verdicts_changed']} verdicts change ({r['amount_with_changed_verdict']} yuan)")
     for k, n in sorted(r["transitions"].items()):
@@ -146,7 +141,7 @@ def replay_policy(version_id, policy_file, date_from, date_to, out):
                    f"+{','.join(c['rules_added']) or '-'}  -{','.join(c['rules_removed']) or '-'}")
     if out:
         if out.endswith(".xlsx"):
-            Path(out).write_bytes(exports.report_workbook(r, "policy-replay"))
+            Path(out).write_bytes(report_workbook(r, "policy-replay"))
         else:
             Path(out).write_text(json.dumps(r, ensure_ascii=False, indent=2), encoding="utf-8")
 

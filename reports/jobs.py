@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import logging
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from evaluations.service import schedule_all, send_reminders
 from grants.db import TZ, now
+from reports.service import record_checkpoints, record_job_run
 
 log = logging.getLogger(__name__)
 
 
 def checkpoint_job(app) -> None:
     """Record the day and month checkpoints that are due."""
-    from reports.service import record_checkpoints, record_job_run
-
     with app.app_context():
         started = now()
         try:
@@ -29,9 +32,6 @@ def checkpoint_job(app) -> None:
 
 def evaluation_job(app) -> None:
     """Schedule the evaluations of newly approved grants and mail today's reminders."""
-    from evaluations.service import schedule_all, send_reminders
-    from reports.service import record_job_run
-
     with app.app_context():
         started = now()
         try:
@@ -45,9 +45,6 @@ def evaluation_job(app) -> None:
 
 
 def build_scheduler(app, blocking: bool = True):
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=TZ)
     scheduler.add_job(checkpoint_job, "cron", hour=0, minute=5, args=[app], id="ledger_checkpoints",
                       coalesce=True, max_instances=1, replace_existing=True)

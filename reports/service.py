@@ -12,13 +12,19 @@ from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 
+from budgets.models import Expense, ExpenseStatus
+from compliance import policy as policy_store
+from compliance.models import PolicyVersion
+from compliance.service import EXPENSE_FIELDS, expense_facts, judge_expense, load_grant_state
 from grants import ledger
 from grants.db import TZ, now, today, unit_of_work
 from grants.errors import Forbidden, Invalid, NotFound
 from grants.extensions import db
 from grants.ledger import GENESIS, LedgerCheckpoint, LedgerEntry
-from grants.models import Institution, InstitutionKind, Role, User
+from grants.models import Category, Grant, Institution, InstitutionKind, Role, User
+from reports import queries
 from reports.models import JobRun, RdSpendReport, StBudgetYear
+from reports.queries import _period
 
 READERS = (Role.FINANCE_BUREAU, Role.AUDITOR, Role.ADMIN)
 RECORDERS = (Role.FINANCE_BUREAU, Role.ADMIN)
@@ -232,13 +238,6 @@ def policy_replay(user: User, *, version_id: int | None = None, policy=None, dat
     under the version that judged it and under the draft, so a change shows the policy's effect, not
     money spent since. Nothing is written: no expense, budget line or ledger entry changes.
     """
-    from budgets.models import Expense, ExpenseStatus
-    from compliance import policy as policy_store
-    from compliance.models import PolicyVersion
-    from compliance.service import EXPENSE_FIELDS, expense_facts, judge_expense, load_grant_state
-    from grants.models import Category, Grant
-    from reports.queries import _period
-
     require_reader(user)
     s = db.session
     if policy is None:
@@ -296,8 +295,6 @@ def policy_replay(user: User, *, version_id: int | None = None, policy=None, dat
 
 def _earlier_duplicate(e) -> int | None:
     """The first earlier, not-rejected expense with the same invoice (what the original judgement saw)."""
-    from budgets.models import Expense, ExpenseStatus
-
     return db.session.execute(select(Expense.id).where(Expense.invoice_no == e.invoice_no, Expense.id < e.id,
                                                        Expense.status != ExpenseStatus.REJECTED)
                               .order_by(Expense.id).limit(1)).scalar_one_or_none()
@@ -305,23 +302,17 @@ def _earlier_duplicate(e) -> int | None:
 
 # --------------------------------------------------------------------------- reports
 def compliance_overview(user: User, args: dict) -> dict:
-    from reports import queries
-
     require_reader(user)
     return queries.compliance_overview(db.session, args.get("date_from"), args.get("date_to"), args.get("top", 10))
 
 
 def budget_execution(user: User, args: dict) -> dict:
-    from reports import queries
-
     require_reader(user)
     on = args.get("as_of") or today()
     return queries.budget_execution(db.session, on, queries.report_parameters(db.session, on))
 
 
 def seed_figures(user: User, args: dict) -> dict:
-    from reports import queries
-
     require_reader(user)
     on = args.get("as_of") or today()
     return queries.seed_figures(db.session, queries.report_parameters(db.session, on), args.get("date_from"),

@@ -144,7 +144,8 @@ def report(name):
 def report_xlsx(name):
     from flask import Response
 
-    from reports.exports import MIMETYPES, report_workbook
+    from reports.exports import MIMETYPES
+    from reports.workbook import report_workbook
 
     resp = Response(report_workbook(_report(name), name), mimetype=MIMETYPES["xlsx"])
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
