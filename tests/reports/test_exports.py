@@ -13,7 +13,9 @@ from sqlalchemy import select
 
 from grants.db import today
 from grants.ledger import LedgerEntry
+from grants.models import Role, User
 from reports import exports, service
+from tests.reports.conftest import post
 
 LEDGER_COLUMNS = list(exports.COLUMNS)
 
@@ -103,8 +105,6 @@ def test_manifest_names_the_files_sha256_sums_and_chain_ends(booked, db, auditor
 
 
 def test_an_export_pinned_to_a_head_ignores_later_postings(booked, db, auditor):
-    from tests.reports.conftest import post
-
     post(db, booked["grants"][0], "1.00", subject="operations")
     df = pd.read_csv(io.BytesIO(auditor.get("/api/v1/ledger/export?seq_to=6").data), dtype=str,
                      encoding="utf-8-sig", keep_default_na=False)
@@ -151,6 +151,4 @@ def test_a_filtered_export_still_verifies_row_by_row(booked, db, tmp_path):
 
 
 def booked_user():
-    from grants.models import Role, User
-
     return User(role=Role.AUDITOR)

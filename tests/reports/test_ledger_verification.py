@@ -4,8 +4,11 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from grants.db import today
-from grants.ledger import LedgerCheckpoint
+from grants.ledger import LedgerCheckpoint, LedgerEntry, canonical_content, chain_hash
 from reports import service
+from reports.jobs import checkpoint_job
+from reports.models import JobRun
+from tests.reports.conftest import post
 
 
 def behind_the_apps_back(db, backend, sql, **params):
@@ -42,9 +45,6 @@ def test_a_row_deleted_in_the_middle_leaves_a_gap(booked, db, backend):
 def test_a_rewritten_chain_still_fails_against_its_checkpoint(booked, db, backend):
     service.record_checkpoints(up_to=today())
     # a forger edits the last row and recomputes its hash: the chain alone cannot tell
-    from grants.ledger import canonical_content, chain_hash
-    from grants.ledger import LedgerEntry
-
     last = db.session.get(LedgerEntry, 6)
     forged = chain_hash(last.prev_hash, canonical_content(6, last).replace('"-50.00"', '"-5.00"'))
     content = canonical_content(6, last).replace('"-50.00"', '"-5.00"')
@@ -79,8 +79,6 @@ def test_yesterdays_checkpoint_holds_nothing_booked_today(booked, db):
 
 def test_verification_can_start_from_the_latest_checkpoint(booked, db, bureau):
     service.record_checkpoints(up_to=today())
-    from tests.reports.conftest import post
-
     post(db, booked["grants"][0], "10.00", subject="operations", memo="之后")
     body = bureau.get("/api/v1/ledger/verify?since_checkpoint=true").get_json()
     assert body["ok"] and body["start_seq"] == 7 and body["entries_checked"] == 1 and body["checkpoints_checked"] >= 1
@@ -109,9 +107,6 @@ def test_verify_ledger_command_exits_nonzero_when_broken(booked, app, db, backen
 
 
 def test_checkpoint_job_records_its_run(booked, app, db):
-    from reports.jobs import checkpoint_job
-    from reports.models import JobRun
-
     checkpoint_job(app)
     run = db.session.scalars(select(JobRun).order_by(JobRun.id.desc())).first()
     assert run.job == "ledger_checkpoints" and run.ok
