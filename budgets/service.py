@@ -23,7 +23,9 @@ from grants.db import CENT, now, today, unit_of_work
 from grants.errors import Conflict, Forbidden, Invalid, NotFound
 from grants.extensions import db
 from grants.models import Category, FundingMode, Grant, GrantStatus, SubsidyAssessment, SubsidyTerms, User
-from grants.service import BUREAU_ROLES, require_bureau, require_writer_of, get_grant, register_transition_guard
+from grants.access import BUREAU_ROLES, require_bureau, require_writer_of
+from grants.lifecycle import register_transition_guard
+from grants.registry import get_grant
 
 S = GrantStatus
 

@@ -23,7 +23,9 @@ from grants.db import now, today, unit_of_work
 from grants.errors import BudgetExceeded, Conflict, Forbidden, Invalid, NotFound
 from grants.extensions import db
 from grants.models import Category, EquityInvestment, Grant, Institution, Researcher, Role, User
-from grants.service import BUREAU_ROLES, visible_to, disbursed_total, get_grant
+from grants.access import BUREAU_ROLES, visible_to
+from grants.disbursement import disbursed_total
+from grants.registry import get_grant
 
 EXPENSE_FIELDS = ("expense_date", "amount", "subject", "purpose", "description", "payee_name", "payee_kind",
                   "payment_method", "invoice_no", "invoice_verified", "unit_value", "quantity",

@@ -12,7 +12,7 @@ from budgets.service import list_lines
 from compliance import service as compliance
 from compliance.schemas import ExpenseInSchema
 from evaluations.service import list_for_grant as list_evaluations
-from grants import service as grants
+from grants import registry as grants
 from grants.accounts import authenticate
 from grants.errors import DomainError
 from grants.extensions import db
