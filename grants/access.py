@@ -30,6 +30,11 @@ def visible_to(user: User, institution_id: int | None) -> bool:
     return user.role != Role.INSTITUTION or user.institution_id == institution_id
 
 
+def confined_to(user: User) -> int | None:
+    """The one institution whose rows the caller is confined to (institution staff), or None (sees all)."""
+    return user.institution_id if user.role == Role.INSTITUTION else None
+
+
 def scope(stmt, institution_column, user: User):
     """Restrict a select to the caller's institution when the caller is institution staff."""
     if user.role == Role.INSTITUTION:
@@ -41,15 +46,15 @@ def is_bureau(user: User) -> bool:
     return user.role in BUREAU_ROLES
 
 
+def may_read_reports(user: User) -> bool:
+    """The bureau's and auditors' reports (and the approval queue) cover every institution: not for
+    institution staff."""
+    return user.role in REPORT_READERS
+
+
 def require_report_reader(user: User) -> None:
-    """The bureau's and auditors' reports cover every institution: institution staff may not read them."""
-    if user.role not in REPORT_READERS:
+    if not may_read_reports(user):
         raise Forbidden("仅财政/科技主管部门和审计人员可查看 / only the finance bureau and auditors may read this")
-
-
-def require_queue_reader(user: User) -> None:
-    """The approval queue: the bureau decides, auditors watch."""
-    require_report_reader(user)
 
 
 # --------------------------------------------------------------------------- writing

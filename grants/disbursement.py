@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from grants import ledger
-from grants.access import require_bureau, require_writer_of, scope
+from grants.access import require_funder, require_writer_of, scope
 from grants.db import today, unit_of_work
 from grants.errors import Conflict, GateClosed, Invalid, NotFound
 from grants.extensions import db
@@ -50,6 +50,7 @@ def create_milestone(grant_id: int, data: dict, user: User) -> Milestone:
     with unit_of_work() as s:
         grant = get_grant(grant_id, user)
         require_writer_of(user, grant.institution_id)
+        require_funder(user, "设定里程碑")
         m = Milestone(grant_id=grant.id, **data)
         s.add(m)
     return m
@@ -59,6 +60,7 @@ def update_milestone(grant_id: int, milestone_id: int, data: dict, user: User) -
     with unit_of_work():
         m = _grant_child(Milestone, milestone_id, grant_id, user)
         require_writer_of(user, m.grant.institution_id)
+        require_funder(user, "修改里程碑")
         if m.status != MilestoneStatus.PENDING:
             raise Conflict("里程碑已评审，不能修改 / milestone already decided")
         for k, v in data.items():
@@ -68,7 +70,7 @@ def update_milestone(grant_id: int, milestone_id: int, data: dict, user: User) -
 
 def decide_milestone(grant_id: int, milestone_id: int, accepted: bool, user: User,
                      decided_on: date | None = None, note: str = "") -> Milestone:
-    require_bureau(user, "评审里程碑")
+    require_funder(user, "评审里程碑")
     with unit_of_work():
         m = _grant_child(Milestone, milestone_id, grant_id, user)
         if m.grant.status not in (S.ACTIVE, S.CLOSING):
@@ -158,7 +160,7 @@ def tranche_gate(grant: Grant, t: Tranche) -> str | None:
 
 
 def pay_tranche(grant_id: int, tranche_id: int, user: User, paid_on: date | None = None) -> Tranche:
-    require_bureau(user, "拨款")
+    require_funder(user, "拨款")
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
         t = _grant_child(Tranche, tranche_id, grant_id, user)
@@ -180,7 +182,7 @@ def disbursed_total(grant_id: int) -> Decimal:
 
 # --------------------------------------------------------------------------- 赛马制 races
 def create_race(title: str, stage_titles: list[str], user: User) -> Race:
-    require_bureau(user, "设立赛马")
+    require_funder(user, "设立赛马")
     with unit_of_work() as s:
         race = Race(title=title)
         s.add(race)
@@ -210,7 +212,7 @@ def race_view(race: Race, user: User) -> dict:
 
 def select_teams(race_id: int, stage_no: int, grant_ids: list[int], user: User,
                  selected_on: date | None = None) -> Race:
-    require_bureau(user, "赛马评选")
+    require_funder(user, "赛马评选")
     with unit_of_work() as s:
         race = get_race(race_id)
         stage = next((st for st in race.stages if st.stage_no == stage_no), None)
@@ -245,7 +247,7 @@ def get_subsidy_terms(grant_id: int, user: User) -> SubsidyTerms:
 
 
 def set_subsidy_terms(grant_id: int, data: dict, user: User) -> SubsidyTerms:
-    require_bureau(user, "设定补助条件")
+    require_funder(user, "设定补助条件")
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
         if grant.category != Category.POST_SUBSIDY:

@@ -6,7 +6,7 @@ from decimal import ROUND_DOWN, Decimal
 from sqlalchemy import select
 
 from grants import ledger
-from grants.access import require_bureau
+from grants.access import require_funder
 from grants.db import CENT, unit_of_work
 from grants.errors import Conflict, Invalid, NotFound
 from grants.extensions import db
@@ -45,7 +45,7 @@ def shareholding_after(current: Decimal, kind: EquityEventKind, *, amount: Decim
 
 
 def create_investment(grant_id: int, data: dict, user: User) -> EquityInvestment:
-    require_bureau(user, "登记股权投资")
+    require_funder(user, "登记股权投资")
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
         if grant.category != Category.GRANT_TO_EQUITY:
@@ -68,7 +68,7 @@ def create_investment(grant_id: int, data: dict, user: User) -> EquityInvestment
 
 
 def update_investment(grant_id: int, data: dict, user: User) -> EquityInvestment:
-    require_bureau(user, "修改股权投资")
+    require_funder(user, "修改股权投资")
     with unit_of_work():
         inv = get_investment(grant_id, user)
         for k, v in data.items():
@@ -77,7 +77,7 @@ def update_investment(grant_id: int, data: dict, user: User) -> EquityInvestment
 
 
 def add_equity_event(grant_id: int, data: dict, user: User) -> EquityEvent:
-    require_bureau(user, "登记股权事件")
+    require_funder(user, "登记股权事件")
     kind = data["kind"]
     errors = {}
     if kind in (EquityEventKind.FOLLOW_ON, EquityEventKind.DILUTION):
