@@ -3,7 +3,8 @@
 ``grants.auth`` answers *who is calling*; this module answers *what that caller may do*:
 
 - the finance bureau (and the administrator) sees every institution and alone writes the funder's
-  objects (tranches paid, milestones decided, races, subsidy terms, equity, evaluations, reports);
+  objects (``require_funder``: milestones, tranche payments, races, subsidy terms, equity; also
+  evaluations, adjustment and expense decisions, the reports' figures);
 - institution staff see and write only their own institution's rows — another's answer 404, as if
   absent (``scope``, ``visible_to``);
 - auditors read everything and write nothing, except the read-only dry run of an expense
@@ -15,7 +16,6 @@ from __future__ import annotations
 from flask import current_app, request
 
 from grants.auth import token_user
-
 from grants.errors import Forbidden, NotFound
 from grants.models import Role, User
 
