@@ -24,7 +24,7 @@ bp = Blueprint("web", __name__, template_folder="templates")
 
 @bp.app_context_processor
 def _template_helpers():
-    return {"get_locale": get_locale}
+    return {"get_locale": get_locale, "access": access}
 
 
 @bp.get("/lang/<code>")
