@@ -19,11 +19,13 @@ from budgets.models import (
 from compliance import policy as policy_store
 from compliance import rules
 from grants import ledger
+from grants.access import is_bureau, require_bureau, require_writer_of
 from grants.db import CENT, now, today, unit_of_work
 from grants.errors import Conflict, Forbidden, Invalid, NotFound
 from grants.extensions import db
+from grants.lifecycle import register_transition_guard
 from grants.models import Category, FundingMode, Grant, GrantStatus, SubsidyAssessment, SubsidyTerms, User
-from grants.service import BUREAU_ROLES, require_bureau, require_writer_of, get_grant, register_transition_guard
+from grants.registry import get_grant
 
 S = GrantStatus
 
@@ -224,7 +226,7 @@ def decide_adjustment(grant_id: int, adjustment_id: int, approve: bool, reason: 
             raise Conflict(f"调剂申请状态为 {adj.status.value}，不能再审批 / adjustment already {adj.status.value}")
         # institution-level approvals come from the bureau in this system (the institution's own approver
         # is represented by the bureau's reviewer); funder-level ones too.
-        if user.role not in BUREAU_ROLES:
+        if not is_bureau(user):
             raise Forbidden("只有财政/科技主管部门可以审批调剂 / only the finance bureau approves adjustments")
         if approve and not reason:
             reason = "同意"

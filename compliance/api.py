@@ -7,6 +7,7 @@ from sqlalchemy import select
 from compliance import importer, service
 from compliance import schemas as sc
 from compliance.models import PolicyVersion
+from grants import access
 from grants.errors import NotFound
 from grants.extensions import db
 from grants.web import blueprint, caller, page_of
@@ -42,6 +43,7 @@ class Expenses(MethodView):
 
 @blp.route("/expenses/check")
 class ExpenseCheck(MethodView):
+    @access.dry_run
     @blp.arguments(sc.ExpenseInSchema)
     @blp.response(200, sc.VerdictSchema)
     def post(self, data):

@@ -25,11 +25,12 @@ from compliance import policy as policy_store
 from compliance import service
 from compliance.schemas import PAYEE_KINDS, PAYMENT_METHODS
 from grants import ledger
+from grants.access import require_writer, scope
 from grants.db import CENT, bulk_insert, now, unit_of_work
-from grants.errors import Forbidden, Invalid
+from grants.errors import Invalid
 from grants.extensions import db
 from grants.fields import MAX_MONEY
-from grants.models import Grant, Role, User
+from grants.models import Grant, User
 
 COLUMNS = {
     "grant_code": ("课题编号", "项目编号", "grant_code", "grant"),
@@ -192,8 +193,7 @@ CHUNK = 10_000  # rows judged and written at a time, inside the one transaction:
 def import_expenses(content: bytes, filename: str, user: User, *, partial: bool = False,
                     progress: Callable[[int], None] | None = None) -> dict:
     """Validate every row, then judge and book the valid ones in one transaction; return the report."""
-    if user.role == Role.AUDITOR:
-        raise Forbidden("审计人员为只读角色 / auditors are read-only")
+    require_writer(user)
     file_hash = hashlib.sha256(content).hexdigest()
     parsed = list(parse_rows(read_table(content, filename)))
     report = [{"row": n, "errors": err, "expense_id": None, "verdict": None, "status": None, "rule_ids": [],
@@ -312,8 +312,7 @@ def _grants_by_code(codes: set[str], user: User) -> dict[str, Grant]:
     codes = sorted(codes)
     for i in range(0, len(codes), 500):
         stmt = select(Grant).where(Grant.code.in_(codes[i:i + 500])).order_by(Grant.id).with_for_update()
-        if user.role == Role.INSTITUTION:
-            stmt = stmt.where(Grant.institution_id == user.institution_id)
+        stmt = scope(stmt, Grant.institution_id, user)
         for g in db.session.scalars(stmt):
             out[g.code] = g
     return out

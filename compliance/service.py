@@ -19,11 +19,13 @@ from compliance import policy as policy_store
 from compliance import rules
 from compliance.models import PolicyVersion
 from grants import ledger
+from grants.access import is_bureau, require_writer, scope, visible_to
 from grants.db import now, today, unit_of_work
+from grants.disbursement import disbursed_total
 from grants.errors import BudgetExceeded, Conflict, Forbidden, Invalid, NotFound
 from grants.extensions import db
-from grants.models import Category, EquityInvestment, Grant, Institution, Researcher, Role, User
-from grants.service import BUREAU_ROLES, visible_to, disbursed_total, get_grant
+from grants.models import Category, EquityInvestment, Grant, Institution, Researcher, User
+from grants.registry import get_grant
 
 EXPENSE_FIELDS = ("expense_date", "amount", "subject", "purpose", "description", "payee_name", "payee_kind",
                   "payment_method", "invoice_no", "invoice_verified", "unit_value", "quantity",
@@ -200,8 +202,7 @@ def _posting(expense: Expense, grant: Grant, memo: str = "") -> ledger.Posting:
 
 def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -> tuple[Expense, bool]:
     """Judge and store one expense; returns (expense, created). A retried key returns the first result."""
-    if user.role == Role.AUDITOR:
-        raise Forbidden("审计人员为只读角色 / auditors are read-only")
+    require_writer(user)
     if idempotency_key:
         prior = _by_idempotency_key(idempotency_key, user)
         if prior is not None:
@@ -209,7 +210,7 @@ def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -
     try:
         with unit_of_work() as s:
             grant = get_grant(data["grant_id"], user, for_update=True)
-            if user.role == Role.INSTITUTION and grant.institution_id != user.institution_id:
+            if not visible_to(user, grant.institution_id):
                 raise NotFound("课题不存在 / grant not found")
             state = load_grant_state(grant, lock=True)
             version, policy = policy_version_on(data["expense_date"])
@@ -255,8 +256,7 @@ def get_expense(expense_id: int, user: User) -> Expense:
 
 def list_expenses(user: User, filters: dict):
     stmt = select(Expense).order_by(Expense.id)
-    if user.role == Role.INSTITUTION:
-        stmt = stmt.where(Expense.institution_id == user.institution_id)
+    stmt = scope(stmt, Expense.institution_id, user)
     for key in ("grant_id", "institution_id", "status", "verdict", "subject"):
         if filters.get(key) is not None:
             stmt = stmt.where(getattr(Expense, key) == filters[key])
@@ -273,7 +273,7 @@ def approval_queue(user: User):
 
 # --------------------------------------------------------------------------- approve / reject / reverse
 def _bureau_with_reason(user: User, reason: str, what_zh: str, what_en: str) -> None:
-    if user.role not in BUREAU_ROLES:
+    if not is_bureau(user):
         raise Forbidden(f"只有财政/科技主管部门可以{what_zh} / only the finance bureau {what_en}")
     if not reason.strip():
         raise Invalid(f"{what_zh}须填写理由 / {what_en}: a reason is required", {"reason": ["required"]})

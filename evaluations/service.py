@@ -9,12 +9,12 @@ from sqlalchemy import select
 from evaluations.mail import send_mail
 from evaluations.models import KIND_ZH, Evaluation, EvaluationKind, EvaluationStatus, Reminder
 from evaluations.schedule import due_dates
-from grants.auth import scope_to_caller
+from grants.access import require_bureau, scope
 from grants.db import today, unit_of_work
 from grants.errors import Conflict, NotFound
 from grants.extensions import db
 from grants.models import Grant, GrantStatus, Role, User
-from grants.service import require_bureau, get_grant
+from grants.registry import get_grant
 
 ACCEPTANCE_MONTHS_DEFAULT = 6
 REMIND_DAYS_BEFORE = (30, 7, 1, 0)    # and every day once overdue
@@ -68,7 +68,7 @@ def list_for_grant(grant_id: int, user: User) -> list[Evaluation]:
 
 def list_due(user: User, due_before: date | None, status: EvaluationStatus | None):
     stmt = select(Evaluation).join(Grant, Grant.id == Evaluation.grant_id).order_by(Evaluation.due_date, Evaluation.id)
-    stmt = scope_to_caller(stmt, Grant.institution_id, user)
+    stmt = scope(stmt, Grant.institution_id, user)
     if due_before:
         stmt = stmt.where(Evaluation.due_date <= due_before)
     if status:

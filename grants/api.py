@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from grants import schemas as sc
-from grants import service
+from grants import disbursement, equity, lifecycle, registry
 from grants.web import blueprint, caller, page_of
 
 blp = blueprint("grants", __name__, "课题登记 / grant registry: institutions, researchers, grants and money flows")
@@ -17,25 +17,25 @@ class Institutions(MethodView):
     @blp.response(201, sc.InstitutionSchema)
     def post(self, data):
         """登记单位 / register an institution (finance bureau)"""
-        return service.create_institution(data, caller())
+        return registry.create_institution(data, caller())
 
     @blp.response(200, sc.InstitutionSchema(many=True))
     @blp.paginate(**PAGE)
     def get(self, pagination_parameters):
         """单位列表 / list institutions (staff see their own)"""
-        return page_of(service.list_institutions(caller()), pagination_parameters)
+        return page_of(registry.list_institutions(caller()), pagination_parameters)
 
 
 @blp.route("/institutions/<int:institution_id>")
 class InstitutionById(MethodView):
     @blp.response(200, sc.InstitutionSchema)
     def get(self, institution_id):
-        return service.get_institution(institution_id, caller())
+        return registry.get_institution(institution_id, caller())
 
     @blp.arguments(sc.InstitutionUpdateSchema)
     @blp.response(200, sc.InstitutionSchema)
     def patch(self, data, institution_id):
-        return service.update_institution(institution_id, data, caller())
+        return registry.update_institution(institution_id, data, caller())
 
 
 @blp.route("/researchers")
@@ -44,24 +44,24 @@ class Researchers(MethodView):
     @blp.response(201, sc.ResearcherSchema)
     def post(self, data):
         """登记科研人员 / register a researcher"""
-        return service.create_researcher(data, caller())
+        return registry.create_researcher(data, caller())
 
     @blp.response(200, sc.ResearcherSchema(many=True))
     @blp.paginate(**PAGE)
     def get(self, pagination_parameters):
-        return page_of(service.list_researchers(caller()), pagination_parameters)
+        return page_of(registry.list_researchers(caller()), pagination_parameters)
 
 
 @blp.route("/researchers/<int:researcher_id>")
 class ResearcherById(MethodView):
     @blp.response(200, sc.ResearcherSchema)
     def get(self, researcher_id):
-        return service.get_researcher(researcher_id, caller())
+        return registry.get_researcher(researcher_id, caller())
 
     @blp.arguments(sc.ResearcherUpdateSchema)
     @blp.response(200, sc.ResearcherSchema)
     def patch(self, data, researcher_id):
-        return service.update_researcher(researcher_id, data, caller())
+        return registry.update_researcher(researcher_id, data, caller())
 
 
 @blp.route("/grants")
@@ -70,27 +70,27 @@ class Grants(MethodView):
     @blp.response(201, sc.GrantSchema)
     def post(self, data):
         """申报课题 / create a grant (draft)"""
-        return service.create_grant(data, caller())
+        return registry.create_grant(data, caller())
 
     @blp.arguments(sc.GrantQuerySchema, location="query")
     @blp.response(200, sc.GrantSchema(many=True))
     @blp.paginate(**PAGE)
     def get(self, filters, pagination_parameters):
         """课题列表 / list grants, filtered by institution, category, status and period"""
-        return page_of(service.list_grants(caller(), filters), pagination_parameters)
+        return page_of(registry.list_grants(caller(), filters), pagination_parameters)
 
 
 @blp.route("/grants/<int:grant_id>")
 class GrantById(MethodView):
     @blp.response(200, sc.GrantSchema)
     def get(self, grant_id):
-        return service.get_grant(grant_id, caller())
+        return registry.get_grant(grant_id, caller())
 
     @blp.arguments(sc.GrantUpdateSchema)
     @blp.response(200, sc.GrantSchema)
     def patch(self, data, grant_id):
         """修改课题（草稿状态）/ update a grant (most fields only while draft)"""
-        return service.update_grant(grant_id, data, caller())
+        return registry.update_grant(grant_id, data, caller())
 
 
 @blp.route("/grants/<int:grant_id>/actions/<string:action>")
@@ -100,20 +100,20 @@ class GrantAction(MethodView):
     @blp.alt_response(409, description="illegal transition: the message says why")
     def post(self, data, grant_id, action):
         """课题状态流转 / lifecycle action: approve, activate, suspend, resume, request_acceptance, accept, fail, close"""
-        return service.transition(grant_id, action, caller(), data["reason"])
+        return lifecycle.transition(grant_id, action, caller(), data["reason"])
 
 
 @blp.route("/grants/<int:grant_id>/milestones")
 class Milestones(MethodView):
     @blp.response(200, sc.MilestoneSchema(many=True))
     def get(self, grant_id):
-        return service.list_milestones(grant_id, caller())
+        return disbursement.list_milestones(grant_id, caller())
 
     @blp.arguments(sc.MilestoneSchema)
     @blp.response(201, sc.MilestoneSchema)
     def post(self, data, grant_id):
         """设立里程碑 / add a milestone"""
-        return service.create_milestone(grant_id, data, caller())
+        return disbursement.create_milestone(grant_id, data, caller())
 
 
 @blp.route("/grants/<int:grant_id>/milestones/<int:milestone_id>")
@@ -121,7 +121,7 @@ class MilestoneById(MethodView):
     @blp.arguments(sc.MilestoneUpdateSchema)
     @blp.response(200, sc.MilestoneSchema)
     def patch(self, data, grant_id, milestone_id):
-        return service.update_milestone(grant_id, milestone_id, data, caller())
+        return disbursement.update_milestone(grant_id, milestone_id, data, caller())
 
 
 @blp.route("/grants/<int:grant_id>/milestones/<int:milestone_id>/decision")
@@ -130,7 +130,7 @@ class MilestoneDecision(MethodView):
     @blp.response(200, sc.MilestoneSchema)
     def post(self, data, grant_id, milestone_id):
         """里程碑验收 / accept or reject a milestone (finance bureau)"""
-        return service.decide_milestone(grant_id, milestone_id, data["accepted"], caller(),
+        return disbursement.decide_milestone(grant_id, milestone_id, data["accepted"], caller(),
                                         data["decided_on"], data["note"])
 
 
@@ -138,13 +138,13 @@ class MilestoneDecision(MethodView):
 class Tranches(MethodView):
     @blp.response(200, sc.TrancheSchema(many=True))
     def get(self, grant_id):
-        return service.list_tranches(grant_id, caller())
+        return disbursement.list_tranches(grant_id, caller())
 
     @blp.arguments(sc.TrancheSchema)
     @blp.response(201, sc.TrancheSchema)
     def post(self, data, grant_id):
         """安排拨款 / plan a tranche (拨款)"""
-        return service.create_tranche(grant_id, data, caller())
+        return disbursement.create_tranche(grant_id, data, caller())
 
 
 @blp.route("/grants/<int:grant_id>/tranches/<int:tranche_id>")
@@ -152,7 +152,7 @@ class TrancheById(MethodView):
     @blp.arguments(sc.TrancheUpdateSchema)
     @blp.response(200, sc.TrancheSchema)
     def patch(self, data, grant_id, tranche_id):
-        return service.update_tranche(grant_id, tranche_id, data, caller())
+        return disbursement.update_tranche(grant_id, tranche_id, data, caller())
 
 
 @blp.route("/grants/<int:grant_id>/tranches/<int:tranche_id>/pay")
@@ -162,7 +162,7 @@ class TranchePay(MethodView):
     @blp.alt_response(409, description="gate closed: milestone not accepted, team not chosen, grant not active")
     def post(self, data, grant_id, tranche_id):
         """拨付 / pay a tranche (finance bureau); posts to the ledger"""
-        return service.pay_tranche(grant_id, tranche_id, caller(), data["paid_on"])
+        return disbursement.pay_tranche(grant_id, tranche_id, caller(), data["paid_on"])
 
 
 @blp.route("/races")
@@ -172,14 +172,14 @@ class Races(MethodView):
     def post(self, data):
         """设立赛马 / create a 赛马制 race with its stages"""
         user = caller()
-        return service.race_view(service.create_race(data["title"], data["stages"], user), user)
+        return disbursement.race_view(disbursement.create_race(data["title"], data["stages"], user), user)
 
 
 @blp.route("/races/<int:race_id>")
 class RaceById(MethodView):
     @blp.response(200, sc.RaceOutSchema)
     def get(self, race_id):
-        return service.race_view(service.get_race(race_id), caller())
+        return disbursement.race_view(disbursement.get_race(race_id), caller())
 
 
 @blp.route("/races/<int:race_id>/stages/<int:stage_no>/selection")
@@ -189,21 +189,21 @@ class RaceSelection(MethodView):
     def post(self, data, race_id, stage_no):
         """赛马评选 / choose the teams that go on into a stage"""
         user = caller()
-        race = service.select_teams(race_id, stage_no, data["grant_ids"], user, data["selected_on"])
-        return service.race_view(race, user)
+        race = disbursement.select_teams(race_id, stage_no, data["grant_ids"], user, data["selected_on"])
+        return disbursement.race_view(race, user)
 
 
 @blp.route("/grants/<int:grant_id>/subsidy-terms")
 class SubsidyTermsView(MethodView):
     @blp.response(200, sc.SubsidyTermsSchema)
     def get(self, grant_id):
-        return service.get_subsidy_terms(grant_id, caller())
+        return disbursement.get_subsidy_terms(grant_id, caller())
 
     @blp.arguments(sc.SubsidyTermsSchema)
     @blp.response(200, sc.SubsidyTermsSchema)
     def put(self, data, grant_id):
         """补助条件 / set a post_subsidy grant's ratio cap and absolute cap"""
-        return service.set_subsidy_terms(grant_id, data, caller())
+        return disbursement.set_subsidy_terms(grant_id, data, caller())
 
 
 @blp.route("/grants/<int:grant_id>/equity")
@@ -211,18 +211,18 @@ class Equity(MethodView):
     @blp.response(200, sc.EquityPositionSchema)
     def get(self, grant_id):
         """股权状况 / the equity position: shareholding, invested, proceeds, return"""
-        return service.equity_position(grant_id, caller())
+        return equity.equity_position(grant_id, caller())
 
     @blp.arguments(sc.EquityInvestmentSchema)
     @blp.response(201, sc.EquityInvestmentSchema)
     def post(self, data, grant_id):
         """登记拨改投投资 / record the equity investment"""
-        return service.create_investment(grant_id, data, caller())
+        return equity.create_investment(grant_id, data, caller())
 
     @blp.arguments(sc.EquityInvestmentUpdateSchema)
     @blp.response(200, sc.EquityInvestmentSchema)
     def patch(self, data, grant_id):
-        return service.update_investment(grant_id, data, caller())
+        return equity.update_investment(grant_id, data, caller())
 
 
 @blp.route("/grants/<int:grant_id>/equity/events")
@@ -231,4 +231,4 @@ class EquityEvents(MethodView):
     @blp.response(201, sc.EquityEventSchema)
     def post(self, data, grant_id):
         """股权事件 / follow-on, dilution, buy-back or exit"""
-        return service.add_equity_event(grant_id, data, caller())
+        return equity.add_equity_event(grant_id, data, caller())

@@ -1,8 +1,6 @@
-"""Who is calling, and what they may see.
+"""Who is calling: API tokens and browser sessions (what they may do is ``grants.access``).
 
-API callers send ``Authorization: Bearer <token>``; browsers use a Flask-Login session. Every
-query on scoped data goes through ``scope_to_caller`` so an institution never sees another's rows
-(they answer 404, as if absent); auditors are read-only everywhere.
+API callers send ``Authorization: Bearer <token>``; browsers use a Flask-Login session.
 """
 from __future__ import annotations
 
@@ -13,9 +11,9 @@ from flask import request
 from flask_login import current_user
 from sqlalchemy import select
 
-from grants.errors import Forbidden, Unauthorized
+from grants.errors import Unauthorized
 from grants.extensions import db, login_manager
-from grants.models import ApiToken, Role, User
+from grants.models import ApiToken, User
 
 
 def hash_token(token: str) -> str:
@@ -43,6 +41,11 @@ def _load_from_token(req):
     return row
 
 
+def token_user() -> User | None:
+    """The user of this request's bearer token, or None (no token, unknown, revoked or inactive)."""
+    return _load_from_token(request)
+
+
 def caller() -> User:
     """The authenticated user: by bearer token on the API, by session in the browser pages.
 
@@ -58,22 +61,5 @@ def caller() -> User:
     return user
 
 
-def scope_to_caller(stmt, institution_column, user: User):
-    """Restrict a select to the caller's institution when the caller is institution staff."""
-    if user.role == Role.INSTITUTION:
-        return stmt.where(institution_column == user.institution_id)
-    return stmt
-
-
-def _reject_auditor_writes():
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.path.startswith("/api/"):
-        user = _load_from_token(request)
-        if user is not None and user.role == Role.AUDITOR:
-            # the read-only dry run is still allowed for auditors
-            if not request.path.endswith("/expenses/check"):
-                raise Forbidden("审计人员为只读角色 / auditors are read-only")
-
-
 def register_auth(app) -> None:
     login_manager.init_app(app)
-    app.before_request(_reject_auditor_writes)

@@ -30,7 +30,7 @@ def _user(username, role, password, institution_id):
 
 def seed_demo(password: str | None = None) -> list[str]:
     from budgets import service as budgets
-    from grants import service
+    from grants import disbursement, equity, lifecycle, registry
 
     password = password or secrets.token_urlsafe(9)
     out = []
@@ -42,15 +42,15 @@ def seed_demo(password: str | None = None) -> list[str]:
                            ("鄂尔多斯市煤化工研究院", InstitutionKind.RESEARCH_INSTITUTE),
                            ("内蒙古伊泰氢能科技有限公司", InstitutionKind.ENTERPRISE),
                            ("鄂尔多斯实验室", InstitutionKind.NEW_RD)]:
-            insts[kind] = service.create_institution({"name": name, "kind": kind}, admin)
+            insts[kind] = registry.create_institution({"name": name, "kind": kind}, admin)
         people = {}
         for kind, inst in insts.items():
-            people[kind] = service.create_researcher(
+            people[kind] = registry.create_researcher(
                 {"institution_id": inst.id, "name": f"{inst.name[:4]}课题负责人", "birth_date": date(1988, 3, 12),
                  "title": "教授", "salaried": True}, admin)
 
         def grant(code, title, kind, category, mode, amount, mgmt=ManagementMode.STANDARD, **extra):
-            return service.create_grant({"code": code, "title": title, "institution_id": insts[kind].id,
+            return registry.create_grant({"code": code, "title": title, "institution_id": insts[kind].id,
                                          "pi_id": people[kind].id, "category": category, "funding_mode": mode,
                                          "management_mode": mgmt, "fiscal_amount": D(amount),
                                          "start_date": date(2025, 1, 1), "end_date": date(2027, 12, 31),
@@ -64,33 +64,33 @@ def seed_demo(password: str | None = None) -> list[str]:
                                    {"subject": Subject.OPERATIONS, "amount": D("1200000.00")},
                                    {"subject": Subject.LABOUR, "amount": D("500000.00")},
                                    {"subject": Subject.INDIRECT, "amount": D("500000.00")}], admin)
-        m1 = service.create_milestone(g1.id, {"title": "中期评估", "due_date": date(2026, 6, 30)}, admin)
-        service.create_tranche(g1.id, {"planned_date": date(2025, 1, 15), "amount": D("1800000.00")}, admin)
-        service.create_tranche(g1.id, {"planned_date": date(2026, 7, 15), "amount": D("1200000.00"),
+        m1 = disbursement.create_milestone(g1.id, {"title": "中期评估", "due_date": date(2026, 6, 30)}, admin)
+        disbursement.create_tranche(g1.id, {"planned_date": date(2025, 1, 15), "amount": D("1800000.00")}, admin)
+        disbursement.create_tranche(g1.id, {"planned_date": date(2026, 7, 15), "amount": D("1200000.00"),
                                        "milestone_id": m1.id}, admin)
         for action in ("approve", "activate"):
-            service.transition(g1.id, action, admin)
-        service.pay_tranche(g1.id, g1.tranches[0].id, admin, date(2025, 1, 20))
+            lifecycle.transition(g1.id, action, admin)
+        disbursement.pay_tranche(g1.id, g1.tranches[0].id, admin, date(2025, 1, 20))
 
         g2 = grant("ORD-2025-002", "稀土功能材料基础研究（包干制）", InstitutionKind.RESEARCH_INSTITUTE, Category.STABLE,
                    FundingMode.LUMP_SUM, "600000.00")
-        service.create_tranche(g2.id, {"planned_date": date(2025, 2, 1), "amount": D("600000.00")}, admin)
+        disbursement.create_tranche(g2.id, {"planned_date": date(2025, 2, 1), "amount": D("600000.00")}, admin)
         for action in ("approve", "activate"):
-            service.transition(g2.id, action, admin)
-        service.pay_tranche(g2.id, g2.tranches[0].id, admin, date(2025, 2, 1))
+            lifecycle.transition(g2.id, action, admin)
+        disbursement.pay_tranche(g2.id, g2.tranches[0].id, admin, date(2025, 2, 1))
 
         g3 = grant("ORD-2025-003", "氢能重卡燃料电池系统研发（先立项后补助）", InstitutionKind.ENTERPRISE,
                    Category.POST_SUBSIDY, FundingMode.BUDGETED, "2000000.00", self_raised_amount=D("8000000.00"))
-        service.set_subsidy_terms(g3.id, {"ratio_cap": D("0.2500"), "absolute_cap": D("2000000.00"),
+        disbursement.set_subsidy_terms(g3.id, {"ratio_cap": D("0.2500"), "absolute_cap": D("2000000.00"),
                                           "programme": "企业研发后补助"}, admin)
         for action in ("approve", "activate"):
-            service.transition(g3.id, action, admin)
+            lifecycle.transition(g3.id, action, admin)
 
         g4 = grant("ORD-2025-004", "绿氢制储一体化装备成果转化（拨改投）", InstitutionKind.NEW_RD,
                    Category.GRANT_TO_EQUITY, FundingMode.LUMP_SUM, "5000000.00")
         for action in ("approve", "activate"):
-            service.transition(g4.id, action, admin)
-        service.create_investment(g4.id, {"investee_name": "鄂尔多斯绿氢装备有限公司", "holder": "鄂尔多斯市国有资本投资运营有限公司",
+            lifecycle.transition(g4.id, action, admin)
+        equity.create_investment(g4.id, {"investee_name": "鄂尔多斯绿氢装备有限公司", "holder": "鄂尔多斯市国有资本投资运营有限公司",
                                           "amount": D("5000000.00"), "pre_money_valuation": D("45000000.00"),
                                           "invested_on": date(2025, 4, 1), "lock_up_end": date(2028, 3, 31),
                                           "conditions": {"allowed_subjects": ["equipment", "operations", "labour", "lump_sum"],

@@ -4,12 +4,16 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from grants.access import refuse_read_only_writes
 from grants.auth import caller
 from grants.extensions import db
 
 
 def blueprint(name: str, import_name: str, description: str) -> Blueprint:
-    return Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+    """An API blueprint; auditors' writes are refused before the body is read (``grants.access``)."""
+    blp = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+    blp.before_request(refuse_read_only_writes)
+    return blp
 
 
 def page_of(stmt, pagination_parameters):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Response, stream_with_context
 from flask.views import MethodView
 
+from grants import access
 from grants.extensions import db
 from grants.web import blueprint, caller, page_of
 from reports import exports
@@ -25,7 +26,7 @@ class LedgerVerify(MethodView):
     @blp.response(200, sc.VerifySchema)
     def get(self, args):
         """校验总账 / recompute the hash chain and checkpoints; names the first broken entry"""
-        service.require_reader(caller())
+        access.require_report_reader(caller())
         return service.verify_ledger(args["since_checkpoint"]).to_dict()
 
 
@@ -42,7 +43,7 @@ class LedgerCheckpoints(MethodView):
     @blp.response(201, sc.CheckpointSchema(many=True))
     def post(self, args):
         """记录检查点 / record the missing day and month checkpoints now (idempotent; bureau)"""
-        service.require_recorder(caller())
+        access.require_recorder(caller())
         return service.record_checkpoints(args["up_to"])
 
 

@@ -17,29 +17,15 @@ from compliance import policy as policy_store
 from compliance.models import PolicyVersion
 from compliance.service import EXPENSE_FIELDS, expense_facts, judge_expense, load_grant_state
 from grants import ledger
+from grants.access import require_recorder, require_report_reader
 from grants.db import TZ, now, today, unit_of_work
-from grants.errors import Forbidden, Invalid, NotFound
+from grants.errors import Invalid, NotFound
 from grants.extensions import db
 from grants.ledger import GENESIS, LedgerCheckpoint, LedgerEntry
-from grants.models import Category, Grant, Institution, InstitutionKind, Role, User
+from grants.models import Category, Grant, Institution, InstitutionKind, User
 from reports import queries
 from reports.models import JobRun, RdSpendReport, StBudgetYear
 from reports.queries import _period
-
-READERS = (Role.FINANCE_BUREAU, Role.AUDITOR, Role.ADMIN)
-RECORDERS = (Role.FINANCE_BUREAU, Role.ADMIN)
-
-
-def require_reader(user: User) -> None:
-    """The bureau's and auditors' reports cover every institution: institution staff may not read them."""
-    if user.role not in READERS:
-        raise Forbidden("仅财政/科技主管部门和审计人员可查看 / only the finance bureau and auditors may read this")
-
-
-def require_recorder(user: User) -> None:
-    if user.role not in RECORDERS:
-        raise Forbidden("仅财政/科技主管部门可登记 / only the finance bureau records these figures")
-
 
 # --------------------------------------------------------------------------- ledger verification
 @dataclass
@@ -167,7 +153,7 @@ def _period_ends(period: str, first_day: date, up_to: date) -> list[date]:
 
 
 def list_checkpoints(user: User, period: str | None = None):
-    require_reader(user)
+    require_report_reader(user)
     stmt = select(LedgerCheckpoint).order_by(LedgerCheckpoint.period_end, LedgerCheckpoint.period)
     if period:
         stmt = stmt.where(LedgerCheckpoint.period == period)
@@ -204,7 +190,7 @@ def record_rd_spend(data: dict, user: User) -> RdSpendReport:
 
 
 def list_rd_spend(user: User):
-    require_reader(user)
+    require_report_reader(user)
     return select(RdSpendReport).order_by(RdSpendReport.institution_id, RdSpendReport.year)
 
 
@@ -222,7 +208,7 @@ def record_st_budget(year: int, data: dict, user: User) -> StBudgetYear:
 
 
 def list_st_budget(user: User):
-    require_reader(user)
+    require_report_reader(user)
     return select(StBudgetYear).order_by(StBudgetYear.year)
 
 
@@ -238,7 +224,7 @@ def policy_replay(user: User, *, version_id: int | None = None, policy=None, dat
     under the version that judged it and under the draft, so a change shows the policy's effect, not
     money spent since. Nothing is written: no expense, budget line or ledger entry changes.
     """
-    require_reader(user)
+    require_report_reader(user)
     s = db.session
     if policy is None:
         version = s.get(PolicyVersion, version_id) if version_id is not None else None
@@ -302,18 +288,18 @@ def _earlier_duplicate(e) -> int | None:
 
 # --------------------------------------------------------------------------- reports
 def compliance_overview(user: User, args: dict) -> dict:
-    require_reader(user)
+    require_report_reader(user)
     return queries.compliance_overview(db.session, args.get("date_from"), args.get("date_to"), args.get("top", 10))
 
 
 def budget_execution(user: User, args: dict) -> dict:
-    require_reader(user)
+    require_report_reader(user)
     on = args.get("as_of") or today()
     return queries.budget_execution(db.session, on, queries.report_parameters(db.session, on))
 
 
 def seed_figures(user: User, args: dict) -> dict:
-    require_reader(user)
+    require_report_reader(user)
     on = args.get("as_of") or today()
     return queries.seed_figures(db.session, queries.report_parameters(db.session, on), args.get("date_from"),
                                 args.get("date_to"))

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from grants.db import CENT
 from grants.errors import Invalid, NotFound
 from grants.ledger import LedgerEntry
-from grants.models import Role, User
+from grants.access import confined_to
+from grants.models import User
 
 COLUMNS = ("seq", "entry_type", "entry_date", "grant_id", "institution_id", "category", "subject", "amount",
            "ref_type", "ref_id", "reverses_seq", "memo", "prev_hash", "hash")
@@ -71,10 +72,11 @@ def scoped_filter(session, user: User, args: dict) -> LedgerFilter:
                                                     "date_to", "seq_to")})
     if flt.category is not None:
         flt.category = getattr(flt.category, "value", flt.category)
-    if user.role == Role.INSTITUTION:
-        if flt.institution_id not in (None, user.institution_id):
+    own = confined_to(user)
+    if own is not None:
+        if flt.institution_id not in (None, own):
             raise NotFound(f"单位 {flt.institution_id} 不存在 / institution not found")
-        flt.institution_id = user.institution_id
+        flt.institution_id = own
     if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
         raise Invalid("起止日期颠倒 / date_from is after date_to", {"date_from": ["after date_to"]})
     head = session.execute(select(func.max(LedgerEntry.seq))).scalar_one() or 0

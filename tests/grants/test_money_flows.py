@@ -6,7 +6,7 @@ from sqlalchemy import select
 from budgets.models import ExpenseStatus
 from grants.ledger import LedgerEntry
 from grants.models import Category, GrantStatus, ManagementMode
-from grants.service import initial_shareholding, shareholding_after
+from grants.equity import initial_shareholding, shareholding_after
 from grants.models import EquityEventKind
 from tests.factories import (ExpenseFactory, GrantFactory, MilestoneFactory, RaceFactory, RaceStageFactory,
                              SubsidyTermsFactory)
