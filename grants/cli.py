@@ -61,7 +61,7 @@ def import_expenses(file, username, partial, report_path):
 
     from rich.progress import Progress
 
-    from compliance.importer import import_expenses as _import
+    from budgets.expenses.importer import import_expenses as _import
     from grants.models import User
 
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()

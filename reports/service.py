@@ -235,7 +235,7 @@ def policy_replay(user: User, *, version_id: int | None = None, policy=None, dat
     from budgets.models import Expense, ExpenseStatus
     from compliance import policy as policy_store
     from compliance.models import PolicyVersion
-    from compliance.service import EXPENSE_FIELDS, expense_facts, judge_expense, load_grant_state
+    from budgets.expenses.service import EXPENSE_FIELDS, expense_facts, judge_expense, load_grant_state
     from grants.models import Category, Grant
     from reports.queries import _period
 
