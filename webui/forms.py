@@ -18,7 +18,6 @@ class LoginForm(FlaskForm):
 # (as the form always has); a yes/no field is a three-way select whose empty answer means "unknown".
 _LABELLED_CHOICES = {"subject"}
 _NO_BLANK = {"subject", "payment_method"}
-_BOOL_LABELS = {"invoice_verified": (_l("已通过查验"), _l("未通过查验"))}
 
 
 def _form_field(f: ef.ExpenseField):
@@ -32,8 +31,8 @@ def _form_field(f: ef.ExpenseField):
             return SelectField(label, choices=choices)
         return SelectField(label, choices=[("", "—"), *choices], validators=[Optional()])
     if f.kind == ef.BOOL:
-        yes, no = _BOOL_LABELS.get(f.name, (_l("是"), _l("否")))
-        return SelectField(label, choices=[("", _l("未知")), ("yes", yes), ("no", no)], validators=[Optional()])
+        yes, no = f.yes_no
+        return SelectField(label, choices=[("", _l("未知")), ("yes", _l(yes)), ("no", _l(no))], validators=[Optional()])
     widget = TextAreaField if (f.max_length or 0) >= 2000 else StringField
     return widget(label, validators=[*presence, Length(max=f.max_length or 64)])
 
@@ -43,6 +42,10 @@ FORM_FIELDS = tuple(f for f in ef.FIELDS if f.in_form)
 
 class ExpenseForm(FlaskForm):
     check_only = BooleanField(_l("只试算，不登记"))
+
+    def expense_fields(self) -> list:
+        """The expense's fields on this form, in the table's order (the page renders them in a loop)."""
+        return [self[f.name] for f in FORM_FIELDS]
 
     def expense_data(self, grant_id: int) -> dict:
         """The form's answers as the API's ExpenseInSchema takes them (the page loads them with it)."""

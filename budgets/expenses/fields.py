@@ -32,6 +32,7 @@ class ExpenseField:
     in_output: bool = True                      # returned by the API (ExpenseOutSchema)
     in_form: bool = True                        # offered on the web form
     default: object = None                      # value when absent
+    yes_no: tuple[str, str] = ("是", "否")       # a BOOL's two answers on the form (the empty one is 未知)
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -65,9 +66,9 @@ FIELDS: tuple[ExpenseField, ...] = (
     ExpenseField("payee_kind", CHOICE, "收款方类型", "Payee kind", ("收款方类型", "payee_kind"), choices=PAYEE_KINDS),
     ExpenseField("payment_method", CHOICE, "支付方式", "Payment method", ("支付方式", "payment_method"),
                  choices=PAYMENT_METHODS),
-    ExpenseField("invoice_no", TEXT, "发票号码", "Invoice number", ("发票号码", "发票号", "invoice_no"), max_length=64),
+    ExpenseField("invoice_no", TEXT, "发票号码", "Invoice no.", ("发票号码", "发票号", "invoice_no"), max_length=64),
     ExpenseField("invoice_verified", BOOL, "发票查验", "Invoice verified",
-                 ("发票查验", "发票已查验", "invoice_verified")),
+                 ("发票查验", "发票已查验", "invoice_verified"), yes_no=("已通过查验", "未通过查验")),
     ExpenseField("unit_value", MONEY, "单价", "Unit value", ("单价", "单台套价值", "unit_value"), in_form=False),
     ExpenseField("quantity", INT, "数量", "Quantity", ("数量", "quantity"), in_form=False),
     ExpenseField("platform_registered", BOOL, "已入共享平台", "Registered on the sharing platform",
