@@ -85,7 +85,6 @@ FIELDS: tuple[ExpenseField, ...] = (
 BY_NAME = {f.name: f for f in FIELDS}
 NAMES = tuple(f.name for f in FIELDS)
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
-LABELS = {f.name: (f.label_zh, f.label_en) for f in FIELDS}
 
 
 def choice_map(f: ExpenseField) -> dict[str, str]:
