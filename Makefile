@@ -21,6 +21,7 @@ run: $(VENV)/.installed
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(VENV)/.installed

@@ -129,7 +129,7 @@ def raw_insert(content: bytes, grant_ids: dict[str, int], institution_id: int, w
 def main() -> list[str]:
     from rich.console import Console
 
-    from compliance.importer import import_expenses
+    from budgets.expenses.importer import import_expenses
     from grants.extensions import db
     from grants.models import Grant
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from budgets import schemas as sc
-from budgets import service
+from budgets import service, subsidy
 from grants.schemas import PaySchema, SubsidyAssessmentSchema
 from grants.web import blueprint, caller
 
@@ -72,12 +72,12 @@ class AdjustmentDecision(MethodView):
 class Subsidy(MethodView):
     @blp.response(200, SubsidyAssessmentSchema)
     def get(self, grant_id):
-        return service.get_assessment(grant_id, caller())
+        return subsidy.get_assessment(grant_id, caller())
 
     @blp.response(200, SubsidyAssessmentSchema)
     def post(self, grant_id):
         """核定补助 / compute the payable subsidy after acceptance: min(ratio × eligible spend, cap)"""
-        return service.assess_subsidy(grant_id, caller())
+        return subsidy.assess_subsidy(grant_id, caller())
 
 
 @blp.route("/grants/<int:grant_id>/subsidy/pay")
@@ -86,4 +86,4 @@ class SubsidyPay(MethodView):
     @blp.response(200, SubsidyAssessmentSchema)
     def post(self, data, grant_id):
         """拨付补助 / pay the assessed subsidy (only after acceptance); posts to the ledger"""
-        return service.pay_subsidy(grant_id, caller(), data["paid_on"])
+        return subsidy.pay_subsidy(grant_id, caller(), data["paid_on"])

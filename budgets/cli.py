@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from rich.progress import Progress
 from sqlalchemy import select
 
-from compliance.importer import import_expenses as _import
+from budgets.expenses.importer import import_expenses as _import
 from grants.extensions import db
 from grants.models import User
 

@@ -9,6 +9,7 @@ from typing import Optional
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from budgets.expenses import fields as expense_fields
 from grants.db import Base, Money, now
 from grants.models import Grant, _enum
 
@@ -24,8 +25,7 @@ class Subject(str, enum.Enum):
 
 
 DIRECT_SUBJECTS = (Subject.EQUIPMENT, Subject.OPERATIONS, Subject.LABOUR)
-SUBJECT_ZH = {"equipment": "设备费", "operations": "业务费", "labour": "劳务费", "indirect": "间接费用",
-              "lump_sum": "包干经费"}
+SUBJECT_ZH = dict(expense_fields.SUBJECTS)  # subject → its Chinese name, from the one vocabulary
 
 
 class BudgetLine(Base):

@@ -78,12 +78,13 @@ def _offline_api_docs(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from budgets.api import blp as budgets_blp
+    from budgets.expenses.api import blp as expenses_blp
     from compliance.api import blp as compliance_blp
     from evaluations.api import blp as evaluations_blp
     from grants.api import blp as grants_blp
     from reports.api import blp as reports_blp
 
-    for blp in (grants_blp, budgets_blp, compliance_blp, evaluations_blp, reports_blp):
+    for blp in (grants_blp, budgets_blp, expenses_blp, compliance_blp, evaluations_blp, reports_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # token-authenticated JSON API; the HTML forms keep CSRF
     from webui.views import bp as web_bp

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from budgets.models import Expense, ExpenseStatus
 from compliance import policy as policy_store
 from compliance.models import PolicyVersion
-from compliance.service import EXPENSE_FIELDS, expense_facts, judge_expense, load_grant_state
+from budgets.expenses.service import EXPENSE_FIELDS, expense_facts, judge_expense, load_grant_state
 from grants import ledger
 from grants.access import require_recorder, require_report_reader
 from grants.db import TZ, now, today, unit_of_work

@@ -1,4 +1,4 @@
-"""Flask-WTF forms (CSRF-protected); field validation mirrors the API schemas."""
+"""Flask-WTF forms (CSRF-protected); the expense form is derived from the table of expense fields."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from compliance.schemas import PAYEE_KINDS, PAYMENT_METHODS
+from budgets.expenses import fields as ef
 
 
 class LoginForm(FlaskForm):
@@ -14,25 +14,55 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("密码"), validators=[DataRequired()])
 
 
-SUBJECTS = [("equipment", _l("设备费")), ("operations", _l("业务费")), ("labour", _l("劳务费")),
-            ("indirect", _l("间接费用")), ("lump_sum", _l("包干经费"))]
-METHODS = [(m, m) for m in PAYMENT_METHODS]
-KINDS = [("", "—")] + [(k, k) for k in PAYEE_KINDS]
-INVOICE = [("", _l("未知")), ("yes", _l("已通过查验")), ("no", _l("未通过查验"))]
+# Choice labels: the budget subjects show their Chinese names; payee kinds and payment methods their codes
+# (as the form always has); a yes/no field is a three-way select whose empty answer means "unknown".
+_LABELLED_CHOICES = {"subject"}
+_NO_BLANK = {"subject", "payment_method"}
+
+
+def _form_field(f: ef.ExpenseField):
+    label = _l(f.label_zh)
+    presence = [DataRequired()] if f.required else [Optional()]
+    if f.kind == ef.DATE:
+        return DateField(label, validators=presence)
+    if f.kind == ef.CHOICE:
+        choices = [(v, _l(zh) if f.name in _LABELLED_CHOICES else v) for v, zh in f.choices]
+        if f.name in _NO_BLANK:
+            return SelectField(label, choices=choices)
+        return SelectField(label, choices=[("", "—"), *choices], validators=[Optional()])
+    if f.kind == ef.BOOL:
+        yes, no = f.yes_no
+        return SelectField(label, choices=[("", _l("未知")), ("yes", _l(yes)), ("no", _l(no))], validators=[Optional()])
+    widget = TextAreaField if (f.max_length or 0) >= 2000 else StringField
+    return widget(label, validators=[*presence, Length(max=f.max_length or 64)])
+
+
+FORM_FIELDS = tuple(f for f in ef.FIELDS if f.in_form)
 
 
 class ExpenseForm(FlaskForm):
-    expense_date = DateField(_l("支出日期"), validators=[DataRequired()])
-    amount = StringField(_l("金额（元）"), validators=[DataRequired(), Length(max=24)])
-    subject = SelectField(_l("预算科目"), choices=SUBJECTS)
-    purpose = StringField(_l("用途代码"), validators=[Optional(), Length(max=40)])
-    description = TextAreaField(_l("摘要"), validators=[Optional(), Length(max=2000)])
-    payee_name = StringField(_l("收款方"), validators=[Optional(), Length(max=200)])
-    payee_kind = SelectField(_l("收款方类型"), choices=KINDS, validators=[Optional()])
-    payment_method = SelectField(_l("支付方式"), choices=METHODS)
-    invoice_no = StringField(_l("发票号码"), validators=[Optional(), Length(max=64)])
-    invoice_verified = SelectField(_l("发票查验"), choices=INVOICE, validators=[Optional()])
     check_only = BooleanField(_l("只试算，不登记"))
+
+    def expense_fields(self) -> list:
+        """The expense's fields on this form, in the table's order (the page renders them in a loop)."""
+        return [self[f.name] for f in FORM_FIELDS]
+
+    def expense_data(self, grant_id: int) -> dict:
+        """The form's answers as the API's ExpenseInSchema takes them (the page loads them with it)."""
+        raw: dict = {"grant_id": grant_id}
+        for f in FORM_FIELDS:
+            value = self[f.name].data
+            if f.kind == ef.DATE:
+                raw[f.name] = value.isoformat()
+            elif f.kind == ef.BOOL:
+                raw[f.name] = {"yes": True, "no": False}.get(value)
+            else:
+                raw[f.name] = value or f.default
+        return raw
+
+
+for _f in FORM_FIELDS:
+    setattr(ExpenseForm, _f.name, _form_field(_f))
 
 
 class DecisionForm(FlaskForm):

@@ -9,8 +9,8 @@ from marshmallow import ValidationError
 
 from budgets.models import Expense
 from budgets.service import list_lines
-from compliance import service as compliance
-from compliance.schemas import ExpenseInSchema
+from budgets.expenses import service as expense_service
+from budgets.expenses.schemas import ExpenseInSchema
 from evaluations.service import list_for_grant as list_evaluations
 from grants import access
 from grants import registry as grants
@@ -62,13 +62,7 @@ def home():
 
 
 def _expense_data(form: ExpenseForm, grant_id: int) -> dict:
-    raw = {"grant_id": grant_id, "expense_date": form.expense_date.data.isoformat(), "amount": form.amount.data,
-           "subject": form.subject.data, "purpose": form.purpose.data or None,
-           "description": form.description.data or "", "payee_name": form.payee_name.data or None,
-           "payee_kind": form.payee_kind.data or None, "payment_method": form.payment_method.data,
-           "invoice_no": form.invoice_no.data or None,
-           "invoice_verified": {"yes": True, "no": False}.get(form.invoice_verified.data)}
-    return ExpenseInSchema().load(raw)
+    return ExpenseInSchema().load(form.expense_data(grant_id))
 
 
 @bp.route("/grants/<int:grant_id>", methods=["GET", "POST"])
@@ -87,11 +81,11 @@ def grant(grant_id):
             try:
                 data = _expense_data(form, g.id)
                 if form.check_only.data:
-                    judgement, _version = compliance.check_expense(data, current_user)
+                    judgement, _version = expense_service.check_expense(data, current_user)
                     verdict = {"verdict": judgement.verdict, "findings": [f.to_dict() for f in judgement.findings],
                                "recorded": False}
                 else:
-                    expense, _created = compliance.submit_expense(data, current_user)
+                    expense, _created = expense_service.submit_expense(data, current_user)
                     verdict = {"verdict": expense.verdict.value, "findings": expense.findings, "recorded": True,
                                "status": expense.status.value, "id": expense.id}
             except ValidationError as e:
@@ -101,7 +95,7 @@ def grant(grant_id):
         else:
             errors = form.errors
     lines = list_lines(g.id, current_user)
-    expenses = db.session.scalars(compliance.list_expenses(current_user, {"grant_id": g.id})
+    expenses = db.session.scalars(expense_service.list_expenses(current_user, {"grant_id": g.id})
                                   .order_by(None).order_by(Expense.id.desc()).limit(50)).all()
     evaluations = list_evaluations(g.id, current_user)
     status = 200 if not errors else 422
@@ -157,7 +151,7 @@ def report_xlsx(name):
 def queue():
     if not access.may_read_reports(current_user):
         abort(403)
-    rows = db.session.scalars(compliance.approval_queue(current_user).limit(200)).all()
+    rows = db.session.scalars(expense_service.approval_queue(current_user).limit(200)).all()
     return render_template("queue.html", expenses=rows, form=DecisionForm())
 
 
@@ -169,7 +163,7 @@ def decide(expense_id, decision):
         flash(_("请填写审批意见"), "error")
         return redirect(url_for("web.queue"))
     try:
-        compliance.decide_expense(expense_id, decision == "approve", form.reason.data, current_user)
+        expense_service.decide_expense(expense_id, decision == "approve", form.reason.data, current_user)
         flash(_("已审批") + f" #{expense_id}", "ok")
     except DomainError as e:
         if e.status == 403:

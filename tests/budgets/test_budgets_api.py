@@ -1,4 +1,5 @@
 """Budgets (预算制 / 包干制), the tiered indirect-cost cap, and 预算调剂 adjustments, through the API."""
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -38,8 +39,6 @@ def test_indirect_cost_cap_is_tiered_after_the_2021_reform(bureau, db):
 
 def test_indirect_cap_of_a_grant_starting_before_the_reform_uses_the_old_tiers(bureau, db):
     """Before 2021-08-13 the tiers were 20/15/13% (dated policy version 2020.1)."""
-    from datetime import date
-
     g = GrantFactory(fiscal_amount=Decimal("1200000.00"), start_date=date(2020, 1, 1), end_date=date(2022, 12, 31))
     # base 1,000,000 − 0 equipment → old cap 200,000 (new would be 300,000)
     r = _budget(bureau, g, operations="800000.00", labour="200000.00", indirect="200000.00")

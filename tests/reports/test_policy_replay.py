@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from budgets.models import BudgetLine, Expense, ExpenseStatus, Subject, Verdict
 from compliance.models import PolicyVersion
 from compliance.policy import content_hash
-from compliance.service import expense_facts, judge_expense, load_grant_state, policy_version_on
+from budgets.expenses.service import expense_facts, judge_expense, load_grant_state
+from compliance.service import policy_version_on
 from grants.ledger import LedgerEntry
 from grants.models import GrantStatus, InstitutionKind, TrancheStatus
 from tests.factories import (BudgetLineFactory, ExpenseFactory, GrantFactory, InstitutionFactory,

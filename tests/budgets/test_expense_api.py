@@ -8,7 +8,7 @@ from sqlalchemy import select
 from budgets.models import BudgetLine, Expense
 from grants import ledger
 from grants.ledger import LedgerEntry
-from grants.models import Category, FundingMode, GrantStatus, InstitutionKind, TrancheStatus
+from grants.models import Category, FundingMode, Grant, GrantStatus, InstitutionKind, TrancheStatus
 from tests.factories import (BudgetLineFactory, EquityInvestmentFactory, GrantFactory, InstitutionFactory,
                              SubsidyTermsFactory, TrancheFactory)
 
@@ -205,8 +205,6 @@ def test_unknown_subject_is_judged(login, db):
 
 def test_post_subsidy_negative_list_hit_is_paid_but_excluded_from_the_subsidy_base(login, db):
     terms = SubsidyTermsFactory()
-    from grants.models import Grant
-
     g = db.session.get(Grant, terms.grant_id)
     g.status = GrantStatus.ACTIVE
     staff = login("institution", g.institution)

@@ -5,9 +5,11 @@ from decimal import Decimal
 import openpyxl
 from sqlalchemy import func, select
 
+from budgets.expenses import importer
 from budgets.models import Expense
 from grants.ledger import LedgerEntry
-from tests.compliance.test_expense_api import active_grant, line
+from tests.budgets.test_expense_api import active_grant, line
+from tests.factories import make_user
 
 ZH_HEADER = "课题编号,支出日期,金额,预算科目,用途,摘要,收款方,收款方类型,支付方式,发票号码,发票查验\n"
 
@@ -122,8 +124,6 @@ def test_duplicate_invoices_within_one_file_are_caught(login, db):
 
 
 def test_cli_imports_with_a_progress_bar(app, db, tmp_path):
-    from tests.factories import make_user
-
     g = active_grant()
     user, _ = make_user("institution", g.institution)
     db.session.commit()
@@ -140,8 +140,6 @@ def test_cli_imports_with_a_progress_bar(app, db, tmp_path):
 
 def test_chunks_carry_budget_and_invoices_across_their_boundaries(login, db, monkeypatch):
     """Rows are judged and written in chunks inside one transaction; nothing may reset between them."""
-    from compliance import importer
-
     monkeypatch.setattr(importer, "CHUNK", 2)
     g = active_grant(lines={"equipment": "100000.00", "operations": "250.00", "labour": "500000.00",
                             "indirect": "399750.00"})

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from budgets.models import BudgetLine, Expense, ExpenseStatus
-from compliance import service
+from budgets.expenses import service
 from grants.ledger import LedgerEntry
 from grants.models import GrantStatus, TrancheStatus, User
 from tests.factories import BudgetLineFactory, GrantFactory, TrancheFactory, make_user

@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 if TYPE_CHECKING:
     import pandas as pd
 
+from budgets.expenses import fields as ef
+from budgets.expenses import service
 from budgets.models import Expense, ExpenseStatus, Verdict
 from compliance import policy as policy_store
-from compliance import service
-from compliance.schemas import PAYEE_KINDS, PAYMENT_METHODS
 from grants import ledger
 from grants.access import require_writer, scope
 from grants.db import CENT, bulk_insert, now, unit_of_work
@@ -32,34 +32,10 @@ from grants.extensions import db
 from grants.fields import MAX_MONEY
 from grants.models import Grant, User
 
-COLUMNS = {
-    "grant_code": ("课题编号", "项目编号", "grant_code", "grant"),
-    "expense_date": ("支出日期", "日期", "expense_date", "date"),
-    "amount": ("金额", "金额（元）", "金额(元)", "amount"),
-    "subject": ("预算科目", "科目", "subject"),
-    "purpose": ("用途", "用途类别", "purpose"),
-    "description": ("摘要", "说明", "description"),
-    "payee_name": ("收款方", "收款人", "payee_name", "payee"),
-    "payee_kind": ("收款方类型", "payee_kind"),
-    "payment_method": ("支付方式", "payment_method"),
-    "invoice_no": ("发票号码", "发票号", "invoice_no"),
-    "invoice_verified": ("发票查验", "发票已查验", "invoice_verified"),
-    "unit_value": ("单价", "单台套价值", "unit_value"),
-    "quantity": ("数量", "quantity"),
-    "platform_registered": ("已入共享平台", "共享平台登记", "platform_registered"),
-    "expert_title": ("专家职称", "expert_title"),
-    "expert_days": ("咨询天数", "expert_days"),
-    "fund_source": ("资金来源", "fund_source"),
-}
-REQUIRED = ("grant_code", "expense_date", "amount", "subject")
+COLUMNS = {"grant_code": ("课题编号", "项目编号", "grant_code", "grant"), **{f.name: f.headers for f in ef.FIELDS}}
+REQUIRED = ("grant_code", *ef.REQUIRED)
 _HEADER = {alias.strip().lower(): canon for canon, aliases in COLUMNS.items() for alias in aliases}
-SUBJECT_ZH = {"设备费": "equipment", "业务费": "operations", "劳务费": "labour", "间接费用": "indirect",
-              "包干经费": "lump_sum", "包干": "lump_sum"}
-METHOD_ZH = {"银行转账": "bank_transfer", "公务卡": "official_card", "现金": "cash", "内部转账": "internal_transfer"}
-KIND_ZH = {"供应商": "vendor", "单位": "institution", "个人": "individual", "学生": "student", "在编人员": "salaried_staff",
-           "外聘专家": "external_expert", "项目组成员": "project_member", "公务员": "civil_servant", "政府部门": "government",
-           "银行": "bank", "慈善机构": "charity", "企业": "enterprise", "关联方": "related_party"}
-TITLE_ZH = {"高级": "senior", "正高": "senior", "副高": "senior", "其他": "other", "中级": "other", "院士": "academician"}
+_EMPTY = {f.name: f.default for f in ef.FIELDS}  # an empty cell of an optional column
 TRUE = {"true", "1", "yes", "y", "是", "已查验", "已登记", "t"}
 FALSE = {"false", "0", "no", "n", "否", "未查验", "未登记", "f"}
 
@@ -127,18 +103,17 @@ def _bool(v: str) -> bool:
     raise ValueError("expected yes/no (是/否)")
 
 
-def _choice(mapping: dict, allowed) -> Callable[[str], str]:
+def _choice(f: ef.ExpenseField) -> Callable[[str], str]:
+    """A Chinese label (or alias) becomes its value; a strict choice refuses anything else."""
+    mapping, allowed = ef.choice_map(f), f.values
+
     def parse(v: str) -> str:
         x = mapping.get(v.strip(), v.strip())
-        if x not in allowed:
+        if f.strict and x not in allowed:
             raise ValueError(f"one of {', '.join(allowed)}")
         return x
 
     return parse
-
-
-def _subject(v: str) -> str:
-    return SUBJECT_ZH.get(v.strip(), v.strip())
 
 
 def _positive_int(v: str) -> int:
@@ -155,13 +130,12 @@ def _days(v: str) -> Decimal:
     return d
 
 
+_BY_KIND: dict[str, Callable[[str], object]] = {
+    ef.DATE: _date, ef.AMOUNT: _amount, ef.MONEY: _money, ef.TEXT: str.strip, ef.BOOL: _bool,
+    ef.INT: _positive_int, ef.DAYS: _days}
 PARSERS: dict[str, Callable[[str], object]] = {
-    "grant_code": str.strip, "expense_date": _date, "amount": _amount, "subject": _subject,
-    "purpose": str.strip, "description": str.strip, "payee_name": str.strip,
-    "payee_kind": _choice(KIND_ZH, PAYEE_KINDS), "payment_method": _choice(METHOD_ZH, PAYMENT_METHODS),
-    "invoice_no": str.strip, "invoice_verified": _bool, "unit_value": _money, "quantity": _positive_int,
-    "platform_registered": _bool, "expert_title": _choice(TITLE_ZH, ("senior", "other", "academician")),
-    "expert_days": _days, "fund_source": str.strip,
+    "grant_code": str.strip,
+    **{f.name: _choice(f) if f.kind == ef.CHOICE else _BY_KIND[f.kind] for f in ef.FIELDS},
 }
 
 
@@ -176,7 +150,7 @@ def parse_rows(df: "pd.DataFrame") -> Iterator[tuple[int, dict | None, dict | No
                 if col in REQUIRED:
                     errors = errors or {}
                     errors[col] = ["必填 / required"]
-                data[col] = "" if col == "description" else None
+                data[col] = _EMPTY.get(col)
                 continue
             try:
                 data[col] = parse(raw)
@@ -268,13 +242,8 @@ class _Batch:
             verdict = judgement.verdict
             status = state.apply_verdict(facts.subject, facts.amount, verdict)
             rows.append({
-                "grant_id": grant.id, "institution_id": grant.institution_id, "expense_date": when,
-                "amount": facts.amount, "subject": facts.subject, "purpose": facts.purpose,
-                "description": facts.description, "payee_name": facts.payee_name, "payee_kind": facts.payee_kind,
-                "payment_method": facts.payment_method, "invoice_no": inv, "invoice_verified": facts.invoice_verified,
-                "unit_value": facts.unit_value, "quantity": facts.quantity,
-                "platform_registered": facts.platform_registered, "expert_title": facts.expert_title,
-                "expert_days": facts.expert_days, "fund_source": facts.fund_source,
+                "grant_id": grant.id, "institution_id": grant.institution_id,
+                **{name: getattr(facts, name) for name in ef.NAMES},
                 "verdict": Verdict(verdict), "findings": [f.to_dict() for f in judgement.findings],
                 "policy_version_id": version.id if version else None, "status": status,
                 "subsidy_eligible": judgement.subsidy_eligible, "import_key": key, "submitted_by": self.user.id,

@@ -1,0 +1,1 @@
+"""Expenses: the field table, schemas, use cases (judge, submit, approve, reverse), bulk import and API."""

@@ -1,0 +1,140 @@
+"""Schemas of expenses, verdicts and imports."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from budgets.expenses import fields as ef
+from budgets.models import ExpenseStatus, Verdict
+from grants.fields import Money
+from grants.schemas import Choice
+
+PAYEE_KINDS = ef.BY_NAME["payee_kind"].values
+PAYMENT_METHODS = ef.BY_NAME["payment_method"].values
+
+
+def _days_in_range(value) -> None:
+    # a plain function, not validate.Range: apispec would print a Decimal bound as a string
+    if not 0 < value <= 365:
+        raise ValidationError("须在 0 到 365 之间 / must be more than 0 and at most 365")
+
+
+def _in_field(f: ef.ExpenseField) -> fields.Field:
+    """The input field of one row of the table: required, or absent → its default."""
+    opts: dict = {"required": True} if f.required else {"load_default": f.default}
+    meta = {"description": f.description} if f.description else {}
+    if f.kind == ef.DATE:
+        return fields.Date(**opts)
+    if f.kind in (ef.AMOUNT, ef.MONEY):
+        return Money(**opts, positive=True) if f.kind == ef.AMOUNT else Money(**opts, allow_none=True)
+    if f.kind == ef.BOOL:
+        return fields.Bool(**opts, allow_none=True)
+    if f.kind == ef.INT:
+        return fields.Int(**opts, allow_none=True, validate=validate.Range(min=1))
+    if f.kind == ef.DAYS:
+        return fields.Decimal(**opts, allow_none=True, allow_nan=False, validate=_days_in_range,
+                              metadata={**meta, "minimum": 0, "exclusiveMinimum": True, "maximum": 365})
+    if f.kind == ef.CHOICE and f.strict:
+        return fields.Str(**opts, validate=validate.OneOf(f.values), metadata=meta)
+    length = validate.Length(1 if f.required else None, f.max_length)
+    return fields.Str(**opts, validate=length, metadata=meta)
+
+
+def _out_field(f: ef.ExpenseField) -> fields.Field:
+    nullable = {} if f.required or f.default is not None else {"allow_none": True}
+    return {ef.DATE: fields.Date, ef.AMOUNT: Money, ef.MONEY: Money, ef.BOOL: fields.Bool, ef.INT: fields.Int,
+            ef.DAYS: fields.Decimal}.get(f.kind, fields.Str)(**nullable)
+
+
+ExpenseInSchema = Schema.from_dict({
+    "grant_id": fields.Int(required=True),
+    **{f.name: _in_field(f) for f in ef.FIELDS},
+    "researcher_id": fields.Int(load_default=None, allow_none=True),
+}, name="ExpenseInSchema")
+
+
+class FindingSchema(Schema):
+    rule_id = fields.Str()
+    kind = fields.Str()
+    severity = fields.Str()
+    message_zh = fields.Str()
+    message_en = fields.Str()
+    source = fields.Str()
+    figures = fields.Dict()
+    missing_field = fields.Str(allow_none=True)
+
+
+class VerdictSchema(Schema):
+    verdict = fields.Str()
+    findings = fields.List(fields.Nested(FindingSchema))
+    subsidy_eligible = fields.Bool(allow_none=True)
+    policy_version = fields.Str(allow_none=True)
+    recorded = fields.Bool()
+
+
+ExpenseOutSchema = Schema.from_dict({
+    "id": fields.Int(),
+    "grant_id": fields.Int(),
+    "institution_id": fields.Int(),
+    **{f.name: _out_field(f) for f in ef.FIELDS if f.in_output},
+    "verdict": Choice(Verdict),
+    "findings": fields.List(fields.Nested(FindingSchema)),
+    "status": Choice(ExpenseStatus),
+    "subsidy_eligible": fields.Bool(allow_none=True),
+    "policy_version_id": fields.Int(allow_none=True),
+    "decision_reason": fields.Str(),
+    "submitted_at": fields.DateTime(),
+    "decided_at": fields.DateTime(allow_none=True),
+}, name="ExpenseOutSchema")
+
+
+class ExpenseQuerySchema(Schema):
+    grant_id = fields.Int()
+    institution_id = fields.Int()
+    status = Choice(ExpenseStatus)
+    verdict = Choice(Verdict)
+    subject = fields.Str()
+    date_from = fields.Date()
+    date_to = fields.Date()
+
+
+class ExpenseDecisionSchema(Schema):
+    approve = fields.Bool(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(1, 2000))
+
+
+class ReversalSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(1, 2000))
+
+
+class IdempotencyHeaderSchema(Schema):
+    idempotency_key = fields.Str(data_key="Idempotency-Key", load_default=None, validate=validate.Length(1, 128))
+
+
+class ImportFormSchema(Schema):
+    partial = fields.Bool(load_default=False, metadata={
+        "description": "book the valid rows and report the malformed ones (default: all or nothing)"})
+
+
+class ImportFileSchema(Schema):
+    file = fields.Raw(metadata={"type": "string", "format": "binary"}, required=True)
+
+
+class ImportRowSchema(Schema):
+    row = fields.Int()
+    expense_id = fields.Int(allow_none=True)
+    verdict = fields.Str(allow_none=True)
+    status = fields.Str(allow_none=True)
+    errors = fields.Dict(allow_none=True)
+    rule_ids = fields.List(fields.Str())
+    skipped = fields.Bool()
+
+
+class ImportReportSchema(Schema):
+    file_sha256 = fields.Str()
+    rows = fields.Int()
+    booked = fields.Int()
+    skipped_already_imported = fields.Int()
+    invalid = fields.Int()
+    by_verdict = fields.Dict(keys=fields.Str(), values=fields.Int())
+    committed = fields.Bool()
+    report = fields.List(fields.Nested(ImportRowSchema))
