@@ -30,7 +30,7 @@ class Availability:
 
 def compile_availability(p: ParamReader) -> Availability:
     return Availability(p.choice("level", ("subject", "total"), "subject"),
-                         p.strs("over_with_approval_subjects", "subjects") or frozenset())
+                        p.strs("over_with_approval_subjects", "subjects") or frozenset())
 
 
 def check_availability(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, policy: "Policy", text: str):
@@ -51,10 +51,10 @@ def check_availability(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context,
         tail_zh = "，可经预算调剂后审批" if sev == "needs_approval" else ""
         tail_en = "; may be approved after a budget adjustment" if sev == "needs_approval" else ""
         return finding(rule, sev,
-                        f"{name}可用余额 {yuan(avail)} 元，不足以支付 {yuan(e.amount)} 元{tail_zh}",
-                        f"{e.subject} has {yuan(avail)} yuan available, not enough for {yuan(e.amount)} yuan"
-                        f"{tail_en}",
-                        {"subject": e.subject, "available": str(avail), "amount": str(e.amount),
+                       f"{name}可用余额 {yuan(avail)} 元，不足以支付 {yuan(e.amount)} 元{tail_zh}",
+                       f"{e.subject} has {yuan(avail)} yuan available, not enough for {yuan(e.amount)} yuan"
+                       f"{tail_en}",
+                       {"subject": e.subject, "available": str(avail), "amount": str(e.amount),
                          "shortfall": str(e.amount - avail)})
     if g.lines:
         avail = sum((ln.available for ln in g.lines.values()), ZERO)
@@ -63,10 +63,10 @@ def check_availability(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context,
     if e.amount <= avail:
         return None
     return finding(rule, rule.severity,
-                    f"项目经费可用余额合计 {yuan(avail)} 元，不足以支付 {yuan(e.amount)} 元（{rule.title_zh}）",
-                    f"The grant has {yuan(avail)} yuan available in total, not enough for {yuan(e.amount)} yuan "
-                    f"({rule.title_en})",
-                    {"available_total": str(avail), "amount": str(e.amount), "shortfall": str(e.amount - avail)})
+                   f"项目经费可用余额合计 {yuan(avail)} 元，不足以支付 {yuan(e.amount)} 元（{rule.title_zh}）",
+                   f"The grant has {yuan(avail)} yuan available in total, not enough for {yuan(e.amount)} yuan "
+                   f"({rule.title_en})",
+                   {"available_total": str(avail), "amount": str(e.amount), "shortfall": str(e.amount - avail)})
 
 
 # ---- subject_not_in_budget
@@ -78,7 +78,7 @@ class SubjectKnown:
 
 def compile_subject(p: ParamReader) -> SubjectKnown:
     return SubjectKnown(p.choice("unknown_subject_severity", RULE_SEVERITIES, "reject"),
-                         p.boolean("check_lines", True))
+                        p.boolean("check_lines", True))
 
 
 def check_subject(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, policy: "Policy", text: str):
@@ -88,18 +88,18 @@ def check_subject(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, poli
     if s not in policy.subjects:
         known = "、".join(sorted(policy.subjects))
         return finding(rule, rule.params.unknown_severity,
-                        f"预算科目「{s}」不是本政策认可的科目（认可：{known}）",
-                        f"Budget subject '{s}' is not a subject this policy knows (known: {', '.join(sorted(policy.subjects))})",
-                        {"subject": s, "known_subjects": sorted(policy.subjects)})
+                       f"预算科目「{s}」不是本政策认可的科目（认可：{known}）",
+                       f"Budget subject '{s}' is not a subject this policy knows (known: {', '.join(sorted(policy.subjects))})",
+                       {"subject": s, "known_subjects": sorted(policy.subjects)})
     if not rule.params.check_lines or g.category == "post_subsidy" or g.funding_mode != "budgeted":
         return None
     if s in g.lines:
         return None
     return finding(rule, rule.severity,
-                    f"本项目预算中没有「{subject_zh(policy, s)}」科目，支出 {yuan(e.amount)} 元需预算调剂或审批",
-                    f"The grant's budget has no '{s}' line; spending {yuan(e.amount)} yuan needs an adjustment "
-                    f"or approval",
-                    {"subject": s, "budget_subjects": sorted(g.lines)})
+                   f"本项目预算中没有「{subject_zh(policy, s)}」科目，支出 {yuan(e.amount)} 元需预算调剂或审批",
+                   f"The grant's budget has no '{s}' line; spending {yuan(e.amount)} yuan needs an adjustment "
+                   f"or approval",
+                   {"subject": s, "budget_subjects": sorted(g.lines)})
 
 
 # ---- budget-setting kinds (check_budget)
@@ -132,7 +132,7 @@ class Adjust:
 
 def compile_adjust(p: ParamReader) -> Adjust:
     return Adjust(p.strs("from", "subjects"), p.strs("to", "subjects"),
-                   p.choice("approver", tuple(APPROVER_ORDER)), p.boolean("fallback", False))
+                  p.choice("approver", tuple(APPROVER_ORDER)), p.boolean("fallback", False))
 
 
 

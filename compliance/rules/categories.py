@@ -26,11 +26,11 @@ def check_disbursed(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, po
     if after <= g.disbursed:
         return None
     return finding(rule, rule.severity,
-                    f"已拨付 {yuan(g.disbursed)} 元，已支出及预留 {yuan(g.spent_total)} 元，本笔 {yuan(e.amount)} 元"
-                    f"将超出已拨付资金 {yuan(after - g.disbursed)} 元",
-                    f"Disbursed {yuan(g.disbursed)} yuan, spent or reserved {yuan(g.spent_total)} yuan; this "
-                    f"{yuan(e.amount)} yuan would exceed the money paid out by {yuan(after - g.disbursed)} yuan",
-                    {"disbursed": str(g.disbursed), "spent_total": str(g.spent_total), "amount": str(e.amount),
+                   f"已拨付 {yuan(g.disbursed)} 元，已支出及预留 {yuan(g.spent_total)} 元，本笔 {yuan(e.amount)} 元"
+                   f"将超出已拨付资金 {yuan(after - g.disbursed)} 元",
+                   f"Disbursed {yuan(g.disbursed)} yuan, spent or reserved {yuan(g.spent_total)} yuan; this "
+                   f"{yuan(e.amount)} yuan would exceed the money paid out by {yuan(after - g.disbursed)} yuan",
+                   {"disbursed": str(g.disbursed), "spent_total": str(g.spent_total), "amount": str(e.amount),
                      "excess": str(after - g.disbursed)})
 
 
@@ -43,7 +43,7 @@ class Equity:
 
 def compile_equity(p: ParamReader) -> Equity:
     return Equity(p.boolean("require_conditions", True),
-                   p.choice("over_max_severity", RULE_SEVERITIES, "needs_approval"))
+                  p.choice("over_max_severity", RULE_SEVERITIES, "needs_approval"))
 
 
 def check_equity(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, policy: "Policy", text: str):
@@ -52,36 +52,36 @@ def check_equity(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, polic
     if cond is None:
         if P.require_conditions:
             return missing(rule, policy, "equity_conditions", "拨改投项目须先约定资金使用条件",
-                            "a grant-to-equity project must have agreed use-of-funds conditions")
+                           "a grant-to-equity project must have agreed use-of-funds conditions")
         return None
     out = []
     allowed = cond.get("allowed_subjects")
     if allowed and e.subject not in allowed:
         out.append(finding(rule, rule.severity,
-                            f"拨改投资金使用条件只允许 {'、'.join(allowed)}，不含「{subject_zh(policy, e.subject)}」",
-                            f"The grant-to-equity conditions allow only {', '.join(allowed)}, not '{e.subject}'",
-                            {"subject": e.subject, "allowed_subjects": list(allowed)}))
+                           f"拨改投资金使用条件只允许 {'、'.join(allowed)}，不含「{subject_zh(policy, e.subject)}」",
+                           f"The grant-to-equity conditions allow only {', '.join(allowed)}, not '{e.subject}'",
+                           {"subject": e.subject, "allowed_subjects": list(allowed)}))
     forbidden = cond.get("forbidden_purposes")
     if forbidden and e.purpose in forbidden:
         out.append(finding(rule, rule.severity,
-                            f"拨改投资金使用条件禁止用途「{e.purpose}」",
-                            f"The grant-to-equity conditions forbid purpose '{e.purpose}'",
-                            {"purpose": e.purpose, "forbidden_purposes": list(forbidden)}))
+                           f"拨改投资金使用条件禁止用途「{e.purpose}」",
+                           f"The grant-to-equity conditions forbid purpose '{e.purpose}'",
+                           {"purpose": e.purpose, "forbidden_purposes": list(forbidden)}))
     kws = cond.get("forbidden_keywords")
     if kws and text:
         hit = next((k for k in kws if k.lower() in text), None)
         if hit:
             out.append(finding(rule, rule.severity, f"拨改投资金使用条件禁止的事项：摘要含「{hit}」",
-                                f"The grant-to-equity conditions forbid this: description contains '{hit}'",
-                                {"keyword": hit}))
+                               f"The grant-to-equity conditions forbid this: description contains '{hit}'",
+                               {"keyword": hit}))
     mx = cond.get("max_single_amount")
     if mx is not None:
         mx_d = to_decimal(mx, "equity_conditions.max_single_amount")
         if e.amount > mx_d:
             out.append(finding(rule, P.over_max_severity,
-                                f"单笔 {yuan(e.amount)} 元超过拨改投约定的单笔上限 {yuan(mx_d)} 元",
-                                f"{yuan(e.amount)} yuan exceeds the agreed single-payment limit of {yuan(mx_d)} yuan",
-                                {"amount": str(e.amount), "max_single_amount": str(mx_d)}))
+                               f"单笔 {yuan(e.amount)} 元超过拨改投约定的单笔上限 {yuan(mx_d)} 元",
+                               f"{yuan(e.amount)} yuan exceeds the agreed single-payment limit of {yuan(mx_d)} yuan",
+                               {"amount": str(e.amount), "max_single_amount": str(mx_d)}))
     return out or None
 
 

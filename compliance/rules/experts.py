@@ -63,9 +63,9 @@ def compile_expert_rate(p: ParamReader) -> ExpertRate:
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
         raise p.err("params.full_rate_days must be a whole number")
     return ExpertRate(p.matchers("applies_to", required=True),
-                       p.strs("correspondence_purposes", "purpose_codes") or frozenset(), top, tuple(classes),
-                       default, p.decimal("half_day_ratio"), days, p.decimal("later_day_ratio"),
-                       p.decimal("correspondence_max_ratio"))
+                      p.strs("correspondence_purposes", "purpose_codes") or frozenset(), top, tuple(classes),
+                      default, p.decimal("half_day_ratio"), days, p.decimal("later_day_ratio"),
+                      p.decimal("correspondence_max_ratio"))
 
 
 def title_class(P: ExpertRate, title: str) -> str:
@@ -117,8 +117,8 @@ def check_expert_rate(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, 
     if e.amount <= cap:
         return None
     return finding(rule, rule.severity,
-                    f"专家咨询费 {yuan(e.amount)} 元超过标准上限 {yuan(cap)} 元（{title}，{basis_zh}，"
-                    f"{persons} 人，日标准上限 {yuan(top)} 元）",
-                    f"Expert fee {yuan(e.amount)} yuan exceeds the cap of {yuan(cap)} yuan ({title}, {basis_en}, "
-                    f"{persons} person(s), top daily rate {yuan(top)} yuan)", figures)
+                   f"专家咨询费 {yuan(e.amount)} 元超过标准上限 {yuan(cap)} 元（{title}，{basis_zh}，"
+                   f"{persons} 人，日标准上限 {yuan(top)} 元）",
+                   f"Expert fee {yuan(e.amount)} yuan exceeds the cap of {yuan(cap)} yuan ({title}, {basis_en}, "
+                   f"{persons} person(s), top daily rate {yuan(top)} yuan)", figures)
 

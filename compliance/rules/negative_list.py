@@ -38,8 +38,8 @@ def keyword_pattern(keywords: tuple) -> "re.Pattern | None":
 def compile_forbidden(p: ParamReader) -> Forbidden:
     keywords = p.keywords("keywords") or ()
     out = Forbidden(p.strs("purposes", "purpose_codes") or frozenset(), keywords,
-                     p.strs("payee_kinds", "payee_kinds") or frozenset(),
-                     p.strs("except_subjects", "subjects") or frozenset(), keyword_pattern(keywords))
+                    p.strs("payee_kinds", "payee_kinds") or frozenset(),
+                    p.strs("except_subjects", "subjects") or frozenset(), keyword_pattern(keywords))
     if not (out.purposes or out.keywords or out.payee_kinds):
         raise p.err("forbidden_purpose needs at least one of purposes, keywords, payee_kinds")
     return out
@@ -60,13 +60,13 @@ def check_forbidden(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, po
     if how is None:
         if e.purpose is None and not text:
             return missing(rule, policy, "purpose", "用途代码与摘要均为空，无法对照负面清单",
-                            "no purpose code and no description to check against the negative list")
+                           "no purpose code and no description to check against the negative list")
         return None
     if e.subject in P.except_subjects:
         return None
     return finding(rule, rule.severity,
-                    f"负面清单「{rule.title_zh}」：{how[2]}，金额 {yuan(e.amount)} 元，科研经费不得用于此项",
-                    f"Negative list '{rule.title_en}': {how[3]}, amount {yuan(e.amount)} yuan; research funds "
-                    f"may not pay for this",
-                    {"matched_by": how[0], "matched": how[1], "amount": str(e.amount)})
+                   f"负面清单「{rule.title_zh}」：{how[2]}，金额 {yuan(e.amount)} 元，科研经费不得用于此项",
+                   f"Negative list '{rule.title_en}': {how[3]}, amount {yuan(e.amount)} yuan; research funds "
+                   f"may not pay for this",
+                   {"matched_by": how[0], "matched": how[1], "amount": str(e.amount)})
 

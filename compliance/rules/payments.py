@@ -28,7 +28,7 @@ class Payment:
 
 def compile_payment(p: ParamReader) -> Payment:
     return Payment(p.matchers("applies_to"), p.strs("allowed_methods", "payment_methods", required=True),
-                    p.matchers("exceptions"))
+                   p.matchers("exceptions"))
 
 
 def check_payment(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, policy: "Policy", text: str):
@@ -44,10 +44,10 @@ def check_payment(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, poli
         return None
     allowed = ", ".join(sorted(P.allowed))
     return finding(rule, rule.severity,
-                    f"{rule.title_zh}：支付方式「{pm}」不符合规定（应为 {allowed}），金额 {yuan(e.amount)} 元",
-                    f"{rule.title_en}: payment method '{pm}' is not allowed here (use {allowed}); "
-                    f"amount {yuan(e.amount)} yuan",
-                    {"payment_method": pm, "allowed_methods": sorted(P.allowed), "amount": str(e.amount)})
+                   f"{rule.title_zh}：支付方式「{pm}」不符合规定（应为 {allowed}），金额 {yuan(e.amount)} 元",
+                   f"{rule.title_en}: payment method '{pm}' is not allowed here (use {allowed}); "
+                   f"amount {yuan(e.amount)} yuan",
+                   {"payment_method": pm, "allowed_methods": sorted(P.allowed), "amount": str(e.amount)})
 
 
 
@@ -56,14 +56,14 @@ def check_duplicate(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, po
     other, row = ctx.duplicate_invoice_of, ctx.duplicate_invoice_row
     if other is not None:
         return finding(rule, rule.severity,
-                        f"发票 {e.invoice_no} 已在支出 #{other} 中报销，重复报销",
-                        f"Invoice {e.invoice_no} was already claimed by expense #{other}: duplicate reimbursement",
-                        {"invoice_no": e.invoice_no, "duplicate_of": other})
+                       f"发票 {e.invoice_no} 已在支出 #{other} 中报销，重复报销",
+                       f"Invoice {e.invoice_no} was already claimed by expense #{other}: duplicate reimbursement",
+                       {"invoice_no": e.invoice_no, "duplicate_of": other})
     if row is not None:
         return finding(rule, rule.severity,
-                        f"发票 {e.invoice_no} 已在本次导入第 {row} 行报销，重复报销",
-                        f"Invoice {e.invoice_no} was already claimed on row {row} of this import: duplicate "
-                        f"reimbursement", {"invoice_no": e.invoice_no, "duplicate_of_row": row})
+                       f"发票 {e.invoice_no} 已在本次导入第 {row} 行报销，重复报销",
+                       f"Invoice {e.invoice_no} was already claimed on row {row} of this import: duplicate "
+                       f"reimbursement", {"invoice_no": e.invoice_no, "duplicate_of_row": row})
     return None
 
 
@@ -88,9 +88,9 @@ def check_invoice(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, poli
     if e.invoice_verified:
         return None
     return finding(rule, rule.severity,
-                    f"发票 {e.invoice_no} 未通过税务查验，不得报销",
-                    f"Invoice {e.invoice_no} failed tax verification; it may not be reimbursed",
-                    {"invoice_no": e.invoice_no, "invoice_verified": False})
+                   f"发票 {e.invoice_no} 未通过税务查验，不得报销",
+                   f"Invoice {e.invoice_no} failed tax verification; it may not be reimbursed",
+                   {"invoice_no": e.invoice_no, "invoice_verified": False})
 
 
 # ---- related_party (劳务费 / 专家咨询费 / civil servants / related parties)
@@ -107,7 +107,7 @@ def compile_related(p: ParamReader) -> Related:
     if names_in not in (None, "project_members", "salaried_staff"):
         raise p.err("params.names_in must be project_members or salaried_staff")
     out = Related(p.matchers("applies_to"), p.strs("payee_kinds", "payee_kinds"), names_in,
-                   p.choice("name_match_severity", RULE_SEVERITIES, "needs_approval"))
+                  p.choice("name_match_severity", RULE_SEVERITIES, "needs_approval"))
     if out.payee_kinds is None and names_in is None:
         raise p.err("related_party needs payee_kinds or names_in")
     return out
@@ -123,10 +123,10 @@ def check_related(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, poli
             return missing(rule, policy, "payee_kind")
         if pk in P.payee_kinds:
             return finding(rule, rule.severity,
-                            f"{rule.title_zh}：收款人「{e.payee_name or '?'}」类型为「{pk}」，金额 {yuan(e.amount)} 元",
-                            f"{rule.title_en}: payee '{e.payee_name or '?'}' is of kind '{pk}'; "
-                            f"amount {yuan(e.amount)} yuan",
-                            {"payee_kind": pk, "payee_name": e.payee_name, "amount": str(e.amount)})
+                           f"{rule.title_zh}：收款人「{e.payee_name or '?'}」类型为「{pk}」，金额 {yuan(e.amount)} 元",
+                           f"{rule.title_en}: payee '{e.payee_name or '?'}' is of kind '{pk}'; "
+                           f"amount {yuan(e.amount)} yuan",
+                           {"payee_kind": pk, "payee_name": e.payee_name, "amount": str(e.amount)})
     if P.names_in is not None:
         name = (e.payee_name or "").strip()
         if not name:
@@ -137,9 +137,9 @@ def check_related(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, poli
             who_en = "a member of this project" if P.names_in == "project_members" else \
                 "salaried staff of the host institution"
             return finding(rule, P.name_match_severity,
-                            f"{rule.title_zh}：收款人「{name}」与{who_zh}同名，金额 {yuan(e.amount)} 元，需核实",
-                            f"{rule.title_en}: payee '{name}' has the name of {who_en}; amount "
-                            f"{yuan(e.amount)} yuan; check before paying",
-                            {"payee_name": name, "matched_list": P.names_in, "amount": str(e.amount)})
+                           f"{rule.title_zh}：收款人「{name}」与{who_zh}同名，金额 {yuan(e.amount)} 元，需核实",
+                           f"{rule.title_en}: payee '{name}' has the name of {who_en}; amount "
+                           f"{yuan(e.amount)} yuan; check before paying",
+                           {"payee_name": name, "matched_list": P.names_in, "amount": str(e.amount)})
     return None
 

@@ -36,19 +36,19 @@ def check_period(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, polic
     out = []
     if g.status not in rule.params.allowed_statuses:
         out.append(finding(rule, rule.severity,
-                            f"项目状态为「{g.status}」，不是执行中，不能列支",
-                            f"The grant is '{g.status}', not active; no spending may be charged to it",
-                            {"grant_status": g.status, "allowed_statuses": sorted(rule.params.allowed_statuses)}))
+                           f"项目状态为「{g.status}」，不是执行中，不能列支",
+                           f"The grant is '{g.status}', not active; no spending may be charged to it",
+                           {"grant_status": g.status, "allowed_statuses": sorted(rule.params.allowed_statuses)}))
     d = e.expense_date
     if d is None:
         out.append(missing(rule, policy, "expense_date"))
     elif d < g.start_date or d > g.end_date:
         out.append(finding(rule, rule.severity,
-                            f"支出日期 {d.isoformat()} 不在项目执行期 {g.start_date.isoformat()} 至 "
-                            f"{g.end_date.isoformat()} 内",
-                            f"Expense date {d.isoformat()} is outside the grant period {g.start_date.isoformat()} "
-                            f"to {g.end_date.isoformat()}",
-                            {"expense_date": d.isoformat(), "start_date": g.start_date.isoformat(),
+                           f"支出日期 {d.isoformat()} 不在项目执行期 {g.start_date.isoformat()} 至 "
+                           f"{g.end_date.isoformat()} 内",
+                           f"Expense date {d.isoformat()} is outside the grant period {g.start_date.isoformat()} "
+                           f"to {g.end_date.isoformat()}",
+                           {"expense_date": d.isoformat(), "start_date": g.start_date.isoformat(),
                              "end_date": g.end_date.isoformat()}))
     return out or None
 

@@ -35,8 +35,8 @@ def compile_threshold(p: ParamReader) -> Threshold:
     if req is not None and req not in ("platform_registered", "invoice_verified"):
         raise p.err("params.require_true must be a boolean expense field (platform_registered, invoice_verified)")
     return Threshold(p.strs("subjects", "subjects"), p.choice("value_field", ("unit_value", "amount"), "unit_value"),
-                      p.decimal("at_least"), req, p.text("requirement", required=True),
-                      p.strs("exempt_expense_fund_sources", "fund_sources") or frozenset())
+                     p.decimal("at_least"), req, p.text("requirement", required=True),
+                     p.strs("exempt_expense_fund_sources", "fund_sources") or frozenset())
 
 
 def check_threshold(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, policy: "Policy", text: str):
@@ -48,7 +48,7 @@ def check_threshold(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, po
     v = getattr(e, P.value_field)
     if v is None:
         return missing(rule, policy, P.value_field, f"需判断是否达到 {yuan(P.at_least)} 元",
-                        f"needed to tell whether it reaches {yuan(P.at_least)} yuan")
+                       f"needed to tell whether it reaches {yuan(P.at_least)} yuan")
     if v < P.at_least:
         return None
     figures = {P.value_field: str(v), "threshold": str(P.at_least)}
@@ -61,10 +61,10 @@ def check_threshold(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, po
             return None
         if flag is None:
             f = missing(rule, policy, P.require_true, f"{head_zh}，{P.requirement['zh']}",
-                         f"{head_en}; {P.requirement['en']}")
+                        f"{head_en}; {P.requirement['en']}")
             return replace(f, figures={**f.figures, **figures})
         return finding(rule, rule.severity, f"{head_zh}：{P.requirement['zh']}（尚未满足）",
-                        f"{head_en}: {P.requirement['en']} (not done)", figures)
+                       f"{head_en}: {P.requirement['en']} (not done)", figures)
     return finding(rule, rule.severity, f"{head_zh}：{P.requirement['zh']}", f"{head_en}: {P.requirement['en']}",
-                    figures)
+                   figures)
 
