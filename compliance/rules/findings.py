@@ -58,8 +58,8 @@ def yuan(d: Decimal) -> str:
     return f"{d:,.2f}"
 
 
-def finding(rule: Rule, severity: str, zh: str, en: str, figures: dict, missing: str | None = None) -> Finding:
-    return Finding(rule.id, rule.kind, severity, zh, en, rule.source, figures, missing)
+def finding(rule: Rule, severity: str, zh: str, en: str, figures: dict, missing_field: str | None = None) -> Finding:
+    return Finding(rule.id, rule.kind, severity, zh, en, rule.source, figures, missing_field)
 
 
 def missing(rule: Rule, policy: "Policy", fieldname: str, why_zh: str = "", why_en: str = "") -> Finding:
