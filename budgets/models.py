@@ -10,18 +10,9 @@ from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Numer
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from budgets.expenses import fields as expense_fields
+from compliance.vocabulary import Subject, Verdict  # the engine owns these vocabularies
 from grants.db import Base, Money, now
 from grants.models import Grant, _enum
-
-
-class Subject(str, enum.Enum):
-    """Budget subjects after the 2021 reform (国办发〔2021〕32号)."""
-
-    EQUIPMENT = "equipment"    # 设备费
-    OPERATIONS = "operations"  # 业务费
-    LABOUR = "labour"          # 劳务费
-    INDIRECT = "indirect"      # 间接费用
-    LUMP_SUM = "lump_sum"      # 包干经费 (single pool of a 包干制 grant)
 
 
 DIRECT_SUBJECTS = (Subject.EQUIPMENT, Subject.OPERATIONS, Subject.LABOUR)
@@ -83,13 +74,6 @@ class BudgetAdjustment(Base):
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     decided_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
-
-
-class Verdict(str, enum.Enum):
-    ALLOW = "allow"
-    WARN = "warn"
-    NEEDS_APPROVAL = "needs_approval"
-    REJECT = "reject"
 
 
 class ExpenseStatus(str, enum.Enum):

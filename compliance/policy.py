@@ -1,41 +1,35 @@
-"""Policy files: load, validate, hash, compile; and the two DB helpers that land and pick versions.
+"""Policies: compile a policy file's content into a :class:`Policy`; land versions and pick the one in force.
 
-A policy file (``compliance/policies/*.yaml``) is one dated version of a policy set. Once landed in
-``policy_versions`` a version never changes: its content hash is the identity every verdict records.
-Everything the engine needs is built once in :meth:`Policy.from_content` (lowercased keywords,
-frozensets, Decimals, rules grouped by target, a per-scope rule cache), so :func:`compliance.rules.judge`
-does no parsing per call.
+A policy file (``compliance/policies/*.yaml``, read by :mod:`compliance.policy_files`) is one dated version
+of a policy set. Once landed in ``policy_versions`` a version never changes: its content hash is the
+identity every verdict records. Everything the engine needs is built once in :meth:`Policy.from_content`
+(lowercased keywords, frozensets, Decimals, rules grouped by target, a per-scope rule cache, the typed
+parameter sections of :mod:`compliance.sections`), so :func:`compliance.rules.judge` does no parsing per
+call and nothing outside ``compliance`` reads the raw content.
 
-The module is pure except ``sync_policy_files`` and ``version_in_force``, which take a session, use
-``select()`` and never commit.
+The module is pure except the version helpers at the end, which take a session, use ``select()`` and
+never commit.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
-import yaml
+from sqlalchemy import case, or_, select
 
-from compliance.rules import (
-    KINDS,
-    RULE_SEVERITIES,
-    SCOPE_KEYS,
-    ParamReader,
-    PolicyError,
-    Rule,
-    parse_tiers,
-)
-
-if TYPE_CHECKING:  # pragma: no cover
-    from compliance.models import PolicyVersion
+from compliance import sections
+from compliance.models import PolicyVersion
+from compliance.policy_files import content_hash, load_policy_file, normalise, parse_date, parse_title
+from compliance.rules import KINDS, ParamReader, PolicyError, Rule, parse_tiers
+from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY
+from compliance.sections import BudgetStructure, EvaluationParameters, SeedFigures
+from compliance.vocabulary import RULE_SEVERITIES, SCOPE_KEYS
 
 __all__ = ["POLICY_DIR", "DEFAULT_POLICY_SET", "Policy", "PolicyError", "load_policy_file", "content_hash",
-           "sync_policy_files", "version_in_force", "policy_for"]
+           "sync_policy_files", "version_in_force", "in_force", "active_versions_picker", "policy_for",
+           "BudgetStructure", "EvaluationParameters", "SeedFigures"]
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 DEFAULT_POLICY_SET = "ordos-research-funds"
@@ -51,82 +45,6 @@ REQUIRED_PARAMETERS = ("subjects", "purpose_codes", "payee_kinds", "payment_meth
                        "budget_structure", "indirect_tiers", "fail_closed_severity")
 
 
-# ------------------------------------------------------------------------------------ file & hash
-
-def _normalise(value: Any, where: str) -> Any:
-    """YAML → JSON-safe content: dates become ISO strings; floats are refused (write "0.30")."""
-    if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise PolicyError(f"{where}: keys must be strings, got {k!r}")
-            out[k] = _normalise(v, f"{where}.{k}")
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_normalise(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, float):
-        raise PolicyError(f"{where}: write numbers as strings (e.g. \"0.30\"), not the float {value!r}")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    raise PolicyError(f"{where}: unsupported value {value!r}")
-
-
-def load_policy_file(path: str | Path) -> dict:
-    """Read one policy file into JSON-safe content (what ``PolicyVersion.content`` stores)."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{path.name}: not valid YAML: {exc}") from None
-    if not isinstance(raw, Mapping):
-        raise PolicyError(f"{path.name}: a policy file is a mapping at the top level")
-    return _normalise(raw, path.name)
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, date):
-        return o.isoformat()
-    if isinstance(o, Decimal):
-        return str(o)
-    raise TypeError(f"not JSON-serialisable: {o!r}")
-
-
-def content_hash(content: Mapping) -> str:
-    """SHA-256 of the canonical JSON (sorted keys, dates as ISO strings, compact, UTF-8)."""
-    blob = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def _date(raw: Any, where: str, required: bool = True) -> date | None:
-    if raw is None:
-        if required:
-            raise PolicyError(f"{where} is required")
-        return None
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise PolicyError(f"{where}: {raw!r} is not an ISO date (YYYY-MM-DD)") from None
-    raise PolicyError(f"{where}: expected a date, got {raw!r}")
-
-
-def _title(raw: Any, where: str) -> tuple[str, str]:
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("zh"), str) or not raw.get("zh", "").strip() \
-            or not isinstance(raw.get("en"), str) or not raw.get("en", "").strip():
-        raise PolicyError(f"{where}: title needs both zh and en")
-    if set(raw) != {"zh", "en"}:
-        # e.g. an unquoted English title with commas in a YAML flow mapping splits into extra keys
-        raise PolicyError(f"{where}: title has keys {sorted(set(raw) - {'zh', 'en'})} besides zh and en "
-                          "(quote a text that contains commas)")
-    return raw["zh"].strip(), raw["en"].strip()
-
-
 # ---------------------------------------------------------------------------------------- Policy
 
 class Policy:
@@ -140,7 +58,7 @@ class Policy:
     def from_content(cls, content: Mapping) -> "Policy":
         if not isinstance(content, Mapping):
             raise PolicyError("policy content must be a mapping")
-        content = _normalise(content, "policy")
+        content = normalise(content, "policy")
         extra = sorted(set(content) - TOP_KEYS)
         if extra:
             raise PolicyError(f"unknown top-level keys {extra} (allowed: {sorted(TOP_KEYS)})")
@@ -153,9 +71,9 @@ class Policy:
         self.policy_set = content["policy_set"]
         self.version = content["version"]
         name = f"{self.policy_set} {self.version}"
-        self.title_zh, self.title_en = _title(content.get("title"), f"{name}: title")
-        self.effective_from = _date(content.get("effective_from"), f"{name}: effective_from")
-        self.effective_to = _date(content.get("effective_to"), f"{name}: effective_to", required=False)
+        self.title_zh, self.title_en = parse_title(content.get("title"), f"{name}: title")
+        self.effective_from = parse_date(content.get("effective_from"), f"{name}: effective_from")
+        self.effective_to = parse_date(content.get("effective_to"), f"{name}: effective_to", required=False)
         if self.effective_to is not None and self.effective_to < self.effective_from:
             raise PolicyError(f"{name}: effective_to is before effective_from")
         self.status = content.get("status", "active")
@@ -203,11 +121,12 @@ class Policy:
             seen.add(rule.id)
             rules.append(rule)
         self.rules = tuple(rules)
+        self.seed_figures = sections.seed_figures(params, raw_rules, name)
         self.rules_by_id = {r.id: r for r in rules}
-        self.expense_rules = tuple(r for r in rules if r.target == "expense")
-        self.budget_rules = tuple(r for r in rules if r.target == "budget")
-        self.adjustment_rules = tuple(r for r in rules if r.target == "adjustment")
-        self.subsidy_rules = tuple(r for r in rules if r.target == "subsidy")
+        self.expense_rules = tuple(r for r in rules if r.target == EXPENSE)
+        self.budget_rules = tuple(r for r in rules if r.target == BUDGET)
+        self.adjustment_rules = tuple(r for r in rules if r.target == ADJUSTMENT)
+        self.subsidy_rules = tuple(r for r in rules if r.target == SUBSIDY)
         self.negative_list_ids = frozenset(r.id for r in rules if r.negative_list)
         fallbacks = [r.id for r in self.adjustment_rules if r.params.fallback]
         if self.adjustment_rules and len(fallbacks) != 1:
@@ -222,22 +141,13 @@ class Policy:
             if not isinstance(v, Mapping) or not v:
                 raise PolicyError(f"{name}: parameters.{key} must map codes to {{zh, en}}")
             for code, label in v.items():
-                _title(label, f"{name}: parameters.{key}.{code}")
+                parse_title(label, f"{name}: parameters.{key}.{code}")
             vocab[key] = frozenset(v)
         self.vocab = vocab
         self.subjects = vocab["subjects"]
         self.subject_names = {k: v["zh"] for k, v in p["subjects"].items()}
-        st = p["budget_structure"]
-        if not isinstance(st, Mapping) or set(st) != {"direct", "equipment", "indirect", "lump_sum"}:
-            raise PolicyError(f"{name}: parameters.budget_structure is {{direct, equipment, indirect, lump_sum}}")
-        for k in ("equipment", "indirect", "lump_sum"):
-            if st[k] not in self.subjects:
-                raise PolicyError(f"{name}: budget_structure.{k} {st[k]!r} is not a subject")
-        if not isinstance(st["direct"], list) or not set(st["direct"]) <= self.subjects \
-                or st["equipment"] not in st["direct"]:
-            raise PolicyError(f"{name}: budget_structure.direct must list subjects, equipment among them")
-        self.structure = {"direct": tuple(st["direct"]), "equipment": st["equipment"], "indirect": st["indirect"],
-                          "lump_sum": st["lump_sum"]}
+        self.structure = sections.budget_structure(p["budget_structure"], self.subjects, name)
+        self.evaluations = sections.evaluation_parameters(p, name)
         self._tiers: dict[str, tuple] = {}
         for k, v in p.items():
             if k.startswith("indirect_tiers"):
@@ -277,7 +187,7 @@ class Policy:
         spec = KINDS.get(kind)
         if spec is None:
             raise PolicyError(f"{where}: unknown kind {kind!r}; the engine knows {sorted(KINDS)}")
-        title_zh, title_en = _title(raw.get("title"), where)
+        title_zh, title_en = parse_title(raw.get("title"), where)
         if "source" not in raw:
             raise PolicyError(f"{where}: source is required")
         source = self._cite(raw["source"], where)
@@ -305,8 +215,8 @@ class Policy:
             if bad:
                 raise PolicyError(f"{where}: scope.{key} has unknown values {bad}")
             scope.append((attr, frozenset(values), include))
-        eff_from = _date(raw.get("effective_from"), f"{where}: effective_from", required=False)
-        eff_to = _date(raw.get("effective_to"), f"{where}: effective_to", required=False)
+        eff_from = parse_date(raw.get("effective_from"), f"{where}: effective_from", required=False)
+        eff_to = parse_date(raw.get("effective_to"), f"{where}: effective_to", required=False)
         reader = ParamReader(rid, raw.get("params") or {}, self.vocab)
         params = spec.compile(reader)
         reader.finish()
@@ -339,17 +249,13 @@ class Policy:
 
 # ----------------------------------------------------------------------------------- DB helpers
 
-def sync_policy_files(session, directory: str | Path | None = None) -> list["PolicyVersion"]:
+def sync_policy_files(session, directory: str | Path | None = None) -> list[PolicyVersion]:
     """Land every policy file whose content hash is not yet in ``policy_versions``; return the new rows.
 
     Each file is validated (compiled) first. A file whose (policy_set, version) is already landed with a
     different hash is an error: a landed version never changes; publish a new version instead. Flushes,
     never commits.
     """
-    from sqlalchemy import select
-
-    from compliance.models import PolicyVersion
-
     directory = Path(directory) if directory is not None else POLICY_DIR
     added: list[PolicyVersion] = []
     seen: dict[tuple[str, str], tuple[str, str]] = {}
@@ -381,14 +287,10 @@ def sync_policy_files(session, directory: str | Path | None = None) -> list["Pol
 
 
 def version_in_force(session, on_date: date, policy_set: str = DEFAULT_POLICY_SET,
-                     include_drafts: bool = False) -> "PolicyVersion | None":
+                     include_drafts: bool = False) -> PolicyVersion | None:
     """The version of ``policy_set`` in force on ``on_date``: active (or, for what-if replay, draft too),
     effective_from ≤ date ≤ effective_to (open end allowed); the latest effective_from wins, and on a tie a
     draft wins over the active version it would replace."""
-    from sqlalchemy import case, or_, select
-
-    from compliance.models import PolicyVersion
-
     statuses = ("active", "draft") if include_drafts else ("active",)
     stmt = (
         select(PolicyVersion)
@@ -404,7 +306,7 @@ def version_in_force(session, on_date: date, policy_set: str = DEFAULT_POLICY_SE
     return session.scalars(stmt).first()
 
 
-def in_force(session, on_date: date) -> tuple["PolicyVersion | None", "Policy | None"]:
+def in_force(session, on_date: date) -> tuple[PolicyVersion | None, "Policy | None"]:
     """The version of the main policy set in force on a date and its compiled policy (None, None if none)."""
     version = version_in_force(session, on_date)
     return (version, policy_for(version)) if version else (None, None)
@@ -413,10 +315,6 @@ def in_force(session, on_date: date) -> tuple["PolicyVersion | None", "Policy | 
 def active_versions_picker(session, policy_set: str = DEFAULT_POLICY_SET):
     """``pick(date) -> PolicyVersion | None`` over the active versions loaded once — for judging many
     expenses of many dates (an import) with the same answer as :func:`version_in_force`."""
-    from sqlalchemy import select
-
-    from compliance.models import PolicyVersion
-
     versions = session.scalars(select(PolicyVersion).where(
         PolicyVersion.policy_set == policy_set, PolicyVersion.status == "active")
         .order_by(PolicyVersion.effective_from.desc(), PolicyVersion.id.desc())).all()
@@ -436,7 +334,7 @@ _CACHE_MAX = 32
 _CACHE_LOCK = threading.Lock()
 
 
-def policy_for(version: "PolicyVersion") -> Policy:
+def policy_for(version: PolicyVersion) -> Policy:
     """The compiled :class:`Policy` of a landed version, cached by content hash. The stored content is
     re-hashed on first use: a row whose content no longer matches its hash is refused."""
     h = version.content_hash

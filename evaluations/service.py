@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from compliance import policy as policy_store
 from evaluations.mail import send_mail
 from evaluations.models import KIND_ZH, Evaluation, EvaluationKind, EvaluationStatus, Reminder
 from evaluations.schedule import due_dates
@@ -23,11 +24,9 @@ SCHEDULABLE = (GrantStatus.APPROVED, GrantStatus.ACTIVE, GrantStatus.CLOSING, Gr
 
 def _acceptance_months(on: date) -> int:
     """From the policy in force (parameters.evaluations.acceptance_request_within_months), else 6."""
-    from compliance import policy as policy_store
-
-    version = policy_store.version_in_force(db.session, on)
-    params = (version.content.get("parameters", {}) if version else {}).get("evaluations", {})
-    return int(params.get("acceptance_request_within_months", ACCEPTANCE_MONTHS_DEFAULT))
+    _, policy = policy_store.in_force(db.session, on)
+    months = policy.evaluations.acceptance_request_within_months if policy else None
+    return ACCEPTANCE_MONTHS_DEFAULT if months is None else months
 
 
 def _schedule(grant: Grant) -> list[Evaluation]:

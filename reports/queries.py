@@ -15,6 +15,7 @@ from sqlalchemy import Integer, and_, case, cast, exists, func, or_, select, tru
 from sqlalchemy.orm import aliased
 
 from budgets.models import BudgetLine, Expense, ExpenseStatus, Verdict
+from compliance import policy as policy_store
 from grants.db import CENT, TZ, now, today
 from grants.models import Grant, GrantStatus, GrantTransition, Institution, InstitutionKind, Researcher
 from reports.models import RdSpendReport, StBudgetYear
@@ -103,38 +104,22 @@ class ReportParameters:
 
 def report_parameters(session, on: date | None = None) -> ReportParameters:
     """Read the seed thresholds from the policy version in force on ``on`` (where it states them)."""
-    from compliance.policy import version_in_force
-
     p = ReportParameters()
-    version = version_in_force(session, on or today())
-    if version is None:
+    version, policy = policy_store.in_force(session, on or today())
+    if policy is None:
         return p
-    content = version.content or {}
-    params = content.get("parameters") or {}
     p.source = f"policy {version.policy_set} {version.version}"
-    brf = params.get("basic_research_funds") or {}
-    if "youth_share_min_seed" in brf:
-        p.youth_share_goal = Decimal(str(brf["youth_share_min_seed"]))
-    if "youth_max_age" in brf:
-        p.youth_max_age = int(brf["youth_max_age"])
-    hp = params.get("horizontal_projects") or {}
-    if "recognise_as_municipal_min_non_fiscal" in hp:
-        p.horizontal_min_non_fiscal = Decimal(str(hp["recognise_as_municipal_min_non_fiscal"]))
-    soe = params.get("state_owned_rd") or {}
-    if "increment_weight" in soe:
-        p.soe_increment_weight = Decimal(str(soe["increment_weight"]))
-    if "special_fund_growth_rate" in params:
-        p.st_budget_growth_target = Decimal(str(params["special_fund_growth_rate"]))
-    for rule in content.get("rules") or []:
-        if rule.get("id") == "SEED-INSTRUMENT-30W":
-            rp = rule.get("params") or {}
-            if "at_least" in rp:
-                p.instrument_min_unit_value = Decimal(str(rp["at_least"]))
-            if "exempt_expense_fund_sources" in rp:
-                p.instrument_exempt_fund_sources = tuple(rp["exempt_expense_fund_sources"])
-            kinds = (rule.get("scope") or {}).get("institution_kinds")
-            if kinds:
-                p.instrument_institution_kinds = tuple(kinds)
+    seed = policy.seed_figures
+    for name, value in (("youth_share_goal", seed.youth_share_min),
+                        ("youth_max_age", seed.youth_max_age),
+                        ("horizontal_min_non_fiscal", seed.horizontal_min_non_fiscal),
+                        ("soe_increment_weight", seed.soe_increment_weight),
+                        ("st_budget_growth_target", seed.special_fund_growth_rate),
+                        ("instrument_min_unit_value", seed.instrument_min_unit_value),
+                        ("instrument_exempt_fund_sources", seed.instrument_exempt_fund_sources),
+                        ("instrument_institution_kinds", seed.instrument_institution_kinds)):
+        if value is not None:
+            setattr(p, name, value)
     return p
 
 

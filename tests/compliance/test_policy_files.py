@@ -14,9 +14,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from budgets import models as budget_models
 from compliance import policy as policy_module
 from compliance.policy import POLICY_DIR, Policy, PolicyError, content_hash, load_policy_file, policy_for
-from compliance.rules import CATEGORIES, FUNDING_MODES, GRANT_STATUSES, INSTITUTION_KINDS, KINDS, MANAGEMENT_MODES
+from compliance.rules import (CATEGORIES, FUNDING_MODES, GRANT_STATUSES, INSTITUTION_KINDS, KINDS, MANAGEMENT_MODES,
+                              RULE_SEVERITIES)
+from compliance.sections import SeedFigures
+from compliance.vocabulary import Subject, Verdict
+from grants import models as gm
 
 FILES = sorted(POLICY_DIR.glob("*.yaml"))
 CONTENTS = {p.name: load_policy_file(p) for p in FILES}
@@ -117,9 +122,7 @@ def test_the_instrument_rule_quotes_what_seed_001_section_22_says():
 
 
 def test_enum_values_match_the_models():
-    """rules.py repeats the model enums to stay ORM-free; this keeps them in step."""
-    from grants import models as gm
-
+    """The engine's grant vocabularies are the model enums' values (one source of truth, grants.models)."""
     assert CATEGORIES == {c.value for c in gm.Category}
     assert FUNDING_MODES == {c.value for c in gm.FundingMode}
     assert MANAGEMENT_MODES == {c.value for c in gm.ManagementMode}
@@ -127,11 +130,49 @@ def test_enum_values_match_the_models():
     assert GRANT_STATUSES == {c.value for c in gm.GrantStatus}
 
 
-def test_policy_subjects_match_the_budget_subject_enum():
-    from budgets.models import Subject
+def test_the_engine_owns_subjects_and_verdicts_and_budgets_uses_them():
+    assert budget_models.Subject is Subject and budget_models.Verdict is Verdict
+    assert [v.value for v in Verdict] == ["allow", "warn", "needs_approval", "reject"]   # stored values unchanged
+    assert [s.value for s in Subject] == ["equipment", "operations", "labour", "indirect", "lump_sum"]
+    assert RULE_SEVERITIES == ("warn", "needs_approval", "reject")
 
+
+def test_policy_subjects_match_the_budget_subject_enum():
     for p in POLICIES.values():
         assert p.subjects == {s.value for s in Subject}
+
+
+def test_every_kind_is_in_the_one_registry_with_its_compile_and_check():
+    """Expense and budget-setting kinds alike: one table, each kind with a target, a compile and a check."""
+    targets = {}
+    for spec in KINDS.values():
+        assert callable(spec.compile) and callable(spec.check), spec.name
+        targets.setdefault(spec.target, set()).add(spec.name)
+    assert {"budget_total", "budget_subjects", "indirect_cap", "no_indirect_fund_source"} == targets["budget"]
+    assert targets["adjustment"] == {"budget_adjustment"} and targets["subsidy"] == {"subsidy_eligibility"}
+    for p in POLICIES.values():
+        assert all(r.check is KINDS[r.kind].check for r in p.rules)
+
+
+def test_typed_parameter_sections_say_what_each_version_states():
+    p20, p21 = POLICIES["ordos-research-funds-2020.yaml"], POLICIES["ordos-research-funds-2021.yaml"]
+    assert p21.structure.direct == ("equipment", "operations", "labour") and p21.structure.indirect == "indirect"
+    assert p20.evaluations.acceptance_request_within_months == 6
+    assert p21.evaluations.first_year_target_min_share == D("0.50")
+    seed = p21.seed_figures
+    assert (seed.youth_share_min, seed.youth_max_age, seed.horizontal_min_non_fiscal) == (D("0.40"), 40, D("400000"))
+    assert (seed.soe_increment_weight, seed.special_fund_growth_rate) == (D("1.50"), D("0.20"))
+    assert seed.instrument_min_unit_value == D("300000")
+    assert seed.instrument_exempt_fund_sources == ("self_raised", "enterprise_contract")
+    assert seed.instrument_institution_kinds == ("university", "research_institute")
+    assert p20.seed_figures == SeedFigures()   # 2020.1 states none of them: the reports keep their defaults
+
+
+def test_a_malformed_typed_section_is_refused_when_the_policy_is_built():
+    c = copy.deepcopy(CONTENTS["ordos-research-funds-2021.yaml"])
+    c["parameters"]["basic_research_funds"]["youth_max_age"] = "forty"
+    with pytest.raises(PolicyError, match="youth_max_age"):
+        Policy.from_content(c)
 
 
 # ----------------------------------------------------------------------------------- hashing

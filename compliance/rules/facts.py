@@ -1,0 +1,86 @@
+"""What the engine judges: frozen snapshots the service builds from an expense, its grant and budget."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class ExpenseFacts:
+    expense_date: date
+    amount: Decimal
+    subject: str
+    purpose: str | None
+    description: str
+    payee_name: str | None
+    payee_kind: str | None
+    payment_method: str | None
+    invoice_no: str | None
+    invoice_verified: bool | None
+    unit_value: Decimal | None
+    quantity: int | None
+    platform_registered: bool | None
+    expert_title: str | None
+    expert_days: Decimal | None
+    fund_source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LineFacts:
+    subject: str
+    amount: Decimal
+    adjusted: Decimal
+    spent: Decimal
+    reserved: Decimal
+
+    @property
+    def available(self) -> Decimal:
+        return self.amount + self.adjusted - self.spent - self.reserved
+
+
+@dataclass(frozen=True, slots=True)
+class GrantFacts:
+    id: int
+    category: str
+    funding_mode: str
+    management_mode: str
+    status: str
+    start_date: date
+    end_date: date
+    fund_source: str
+    institution_kind: str
+    fiscal_amount: Decimal
+    disbursed: Decimal          # sum of paid tranches
+    spent_total: Decimal        # posted + reserved across all lines, before this expense
+    lines: Mapping[str, LineFacts]  # by subject value; empty for post_subsidy
+    equity_conditions: Mapping | None = None  # grant_to_equity: agreed use-of-funds conditions
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetGrant:
+    """What :func:`check_budget` needs to know about the grant (any object with these attributes will do)."""
+
+    category: str
+    funding_mode: str
+    fund_source: str
+    pure_theory: bool = False
+    institution_kind: str | None = None
+    management_mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    duplicate_invoice_of: int | None = None    # id of a stored, non-rejected expense with the same invoice
+    duplicate_invoice_row: int | None = None   # or the earlier row of the same import file that claimed it
+    project_member_names: frozenset[str] = frozenset()
+    salaried_staff_names: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetFacts:
+    """A budget being set (编制预算): the amount per subject and the fiscal amount it must add up to."""
+
+    lines: Mapping[str, Decimal]    # by subject value
+    fiscal_amount: Decimal

@@ -1,0 +1,72 @@
+"""负面清单: what research funds may never pay for (kind ``forbidden_purpose``).
+
+Every expense check is ``check(rule, expense, grant, context, policy, text)`` → None | Finding | list,
+with ``text`` the lowercased description; every compile is ``compile(ParamReader)`` → typed params.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from compliance.rules.facts import Context, ExpenseFacts, GrantFacts
+from compliance.rules.findings import finding, missing, yuan
+from compliance.rules.params import ParamReader
+from compliance.rules.rule import Rule
+
+if TYPE_CHECKING:  # pragma: no cover - compliance.policy imports this package (a real cycle at run time)
+    from compliance.policy import Policy
+
+
+# ---- forbidden_purpose (负面清单)
+@dataclass(frozen=True, slots=True)
+class Forbidden:
+    purposes: frozenset
+    keywords: tuple
+    payee_kinds: frozenset
+    except_subjects: frozenset
+    keyword_re: "re.Pattern | None" = None  # all keywords in one alternation: one C-level scan per expense
+
+
+def keyword_pattern(keywords: tuple) -> "re.Pattern | None":
+    if not keywords:
+        return None
+    # longest first, so the reported keyword is the most specific one that matched
+    return re.compile("|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
+
+
+def compile_forbidden(p: ParamReader) -> Forbidden:
+    keywords = p.keywords("keywords") or ()
+    out = Forbidden(p.strs("purposes", "purpose_codes") or frozenset(), keywords,
+                    p.strs("payee_kinds", "payee_kinds") or frozenset(),
+                    p.strs("except_subjects", "subjects") or frozenset(), keyword_pattern(keywords))
+    if not (out.purposes or out.keywords or out.payee_kinds):
+        raise p.err("forbidden_purpose needs at least one of purposes, keywords, payee_kinds")
+    return out
+
+
+def check_forbidden(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, policy: "Policy", text: str):
+    P: Forbidden = rule.params
+    how = None
+    if e.purpose is not None and e.purpose in P.purposes:
+        how = ("purpose", e.purpose, f"用途代码「{e.purpose}」", f"purpose code '{e.purpose}'")
+    elif e.payee_kind is not None and e.payee_kind in P.payee_kinds:
+        how = ("payee_kind", e.payee_kind, f"收款人类型「{e.payee_kind}」", f"payee kind '{e.payee_kind}'")
+    elif text and P.keyword_re is not None:
+        m = P.keyword_re.search(text)
+        if m is not None:
+            kw = m.group(0)
+            how = ("keyword", kw, f"摘要含「{kw}」", f"description contains '{kw}'")
+    if how is None:
+        if e.purpose is None and not text:
+            return missing(rule, policy, "purpose", "用途代码与摘要均为空，无法对照负面清单",
+                           "no purpose code and no description to check against the negative list")
+        return None
+    if e.subject in P.except_subjects:
+        return None
+    return finding(rule, rule.severity,
+                   f"负面清单「{rule.title_zh}」：{how[2]}，金额 {yuan(e.amount)} 元，科研经费不得用于此项",
+                   f"Negative list '{rule.title_en}': {how[3]}, amount {yuan(e.amount)} yuan; research funds "
+                   f"may not pay for this",
+                   {"matched_by": how[0], "matched": how[1], "amount": str(e.amount)})
+
