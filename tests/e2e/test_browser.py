@@ -24,7 +24,7 @@ def live_server(tmp_path_factory):
     with app.app_context():
         upgrade()
         sync_policies()
-        seed_demo(PASSWORD)
+        seed_demo(PASSWORD, living=False)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
