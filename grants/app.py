@@ -86,9 +86,9 @@ def register_blueprints(app: Flask) -> None:
     for blp in (grants_blp, budgets_blp, compliance_blp, evaluations_blp, reports_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # token-authenticated JSON API; the HTML forms keep CSRF
-    from webui.views import bp as web_bp
+    from webui import register_pages
 
-    app.register_blueprint(web_bp)
+    register_pages(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
@@ -20,11 +19,6 @@ from grants.models import Role
 from webui.forms import DecisionForm, ExpenseForm, LoginForm
 
 bp = Blueprint("web", __name__, template_folder="templates")
-
-
-@bp.app_context_processor
-def _template_helpers():
-    return {"get_locale": get_locale}
 
 
 @bp.get("/lang/<code>")
@@ -58,17 +52,16 @@ def logout():
 def home():
     stmt = grants.list_grants(current_user, {})
     rows = db.session.scalars(stmt.limit(200)).all()
-    return render_template("home.html", grants=rows)
+    execution = {}
+    for g in rows:  # execution rate: spent of the budget (the fiscal amount when no subjects are set)
+        lines = list_lines(g.id, current_user)
+        budget = sum((ln.amount + ln.adjusted for ln in lines), 0) or g.fiscal_amount
+        execution[g.id] = (sum((ln.spent for ln in lines), 0) / budget) if budget else 0
+    return render_template("home.html", grants=rows, execution=execution)
 
 
 def _expense_data(form: ExpenseForm, grant_id: int) -> dict:
-    raw = {"grant_id": grant_id, "expense_date": form.expense_date.data.isoformat(), "amount": form.amount.data,
-           "subject": form.subject.data, "purpose": form.purpose.data or None,
-           "description": form.description.data or "", "payee_name": form.payee_name.data or None,
-           "payee_kind": form.payee_kind.data or None, "payment_method": form.payment_method.data,
-           "invoice_no": form.invoice_no.data or None,
-           "invoice_verified": {"yes": True, "no": False}.get(form.invoice_verified.data)}
-    return ExpenseInSchema().load(raw)
+    return ExpenseInSchema().load(form.data_for(grant_id))
 
 
 @bp.route("/grants/<int:grant_id>", methods=["GET", "POST"])
@@ -78,7 +71,8 @@ def grant(grant_id):
         g = grants.get_grant(grant_id, current_user)
     except DomainError:
         abort(404)
-    form = ExpenseForm()
+    researchers = db.session.scalars(grants.list_researchers(current_user, g.institution_id)).all()
+    form = ExpenseForm(researchers=researchers)
     verdict, errors = None, {}
     if request.method == "POST":
         if current_user.role != Role.INSTITUTION and current_user.role != Role.ADMIN and not form.check_only.data:
@@ -106,7 +100,8 @@ def grant(grant_id):
     evaluations = list_evaluations(g.id, current_user)
     status = 200 if not errors else 422
     return render_template("grant.html", grant=g, lines=lines, expenses=expenses, form=form, verdict=verdict,
-                           errors=errors, evaluations=evaluations), status
+                           errors=errors, evaluations=evaluations, tranches=grants.list_tranches(g.id, current_user),
+                           milestones=grants.list_milestones(g.id, current_user)), status
 
 
 REPORTS = {
