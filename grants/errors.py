@@ -139,4 +139,4 @@ def register_error_handlers(app) -> None:
     def _unexpected(e: Exception):
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _page(app, 500) or jsonify(error_body("internal_error", "服务器内部错误 / internal error")), 500
+        return _page(app, 500) or (jsonify(error_body("internal_error", "服务器内部错误 / internal error")), 500)

@@ -68,7 +68,7 @@ def capitals(value) -> str:
 
     d = Decimal(str(value)).quantize(Decimal("0.01"))
     text = cn2an.an2cn(str(abs(d)), "rmb")
-    if not text.endswith(("角", "分")):
+    if not text.endswith(("整", "角", "分")):
         text += "整"
     return ("负" if d < 0 else "") + text
 
