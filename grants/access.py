@@ -58,9 +58,14 @@ def require_report_reader(user: User) -> None:
 
 
 # --------------------------------------------------------------------------- writing
+def is_writer(user: User) -> bool:
+    """Auditors are read-only; everyone else may write something (what, the other checks say)."""
+    return user.role != Role.AUDITOR
+
+
 def require_writer(user: User) -> None:
     """Any write at all: auditors are read-only."""
-    if user.role == Role.AUDITOR:
+    if not is_writer(user):
         raise Forbidden("审计人员为只读角色 / auditors are read-only")
 
 

@@ -82,14 +82,15 @@ def register_blueprints(app: Flask) -> None:
     from compliance.api import blp as compliance_blp
     from evaluations.api import blp as evaluations_blp
     from grants.api import blp as grants_blp
+    from grants.users_api import blp as users_blp
     from reports.api import blp as reports_blp
 
-    for blp in (grants_blp, budgets_blp, expenses_blp, compliance_blp, evaluations_blp, reports_blp):
+    for blp in (grants_blp, users_blp, budgets_blp, expenses_blp, compliance_blp, evaluations_blp, reports_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # token-authenticated JSON API; the HTML forms keep CSRF
-    from webui.views import bp as web_bp
+    from webui import register_pages
 
-    app.register_blueprint(web_bp)
+    register_pages(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -68,13 +68,22 @@ def error_body(code: str, message: str, errors: dict | None = None, **extra) -> 
     return {"code": code, "message": message, "errors": errors or {}, **extra}
 
 
+def _page(app, status: int):
+    """A browser (non-API) request gets the web interface's HTML error page when one is registered."""
+    if request.path.startswith("/api/") or "html_error" not in app.extensions:
+        return None
+    if request.accept_mimetypes.accept_json and not request.accept_mimetypes.accept_html:
+        return None
+    return app.extensions["html_error"](status)
+
+
 def register_error_handlers(app) -> None:
     from grants.extensions import db
 
     @app.errorhandler(DomainError)
     def _domain(e: DomainError):
         db.session.rollback()
-        return jsonify(error_body(e.code, e.message, e.errors, **e.extra)), e.status
+        return _page(app, e.status) or (jsonify(error_body(e.code, e.message, e.errors, **e.extra)), e.status)
 
     @app.errorhandler(ValidationError)
     def _validation(e: ValidationError):
@@ -99,7 +108,11 @@ def register_error_handlers(app) -> None:
             code = "validation_error"
         body = error_body(code, e.description or e.name, errors)
         if not request.path.startswith("/api/") and e.code in (404, 405) and not request.accept_mimetypes.accept_json:
-            return e
+            return _page(app, e.code) or e
+        if e.code in (403, 500):
+            page = _page(app, e.code)
+            if page:
+                return page
         return jsonify(body), e.code
 
     @app.errorhandler(IntegrityError)
@@ -126,4 +139,4 @@ def register_error_handlers(app) -> None:
     def _unexpected(e: Exception):
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return jsonify(error_body("internal_error", "服务器内部错误 / internal error")), 500
+        return _page(app, 500) or (jsonify(error_body("internal_error", "服务器内部错误 / internal error")), 500)

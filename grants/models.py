@@ -104,6 +104,7 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
     institution_id: Mapped[Optional[int]] = mapped_column(ForeignKey("institutions.id"), index=True)
     email: Mapped[Optional[str]] = mapped_column(String(200))
+    display_name: Mapped[Optional[str]] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(default=True)
     institution: Mapped[Optional[Institution]] = relationship()
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
@@ -12,7 +11,7 @@ from budgets.service import list_lines
 from budgets.expenses import service as expense_service
 from budgets.expenses.schemas import ExpenseInSchema
 from evaluations.service import list_for_grant as list_evaluations
-from grants import access
+from grants import access, disbursement
 from grants import registry as grants
 from grants.accounts import authenticate
 from grants.errors import DomainError
@@ -24,7 +23,7 @@ bp = Blueprint("web", __name__, template_folder="templates")
 
 @bp.app_context_processor
 def _template_helpers():
-    return {"get_locale": get_locale, "access": access}
+    return {"access": access}
 
 
 @bp.get("/lang/<code>")
@@ -58,11 +57,16 @@ def logout():
 def home():
     stmt = grants.list_grants(current_user, {})
     rows = db.session.scalars(stmt.limit(200)).all()
-    return render_template("home.html", grants=rows)
+    execution = {}
+    for g in rows:  # execution rate: spent of the budget (the fiscal amount when no subjects are set)
+        lines = list_lines(g.id, current_user)
+        budget = sum((ln.amount + ln.adjusted for ln in lines), 0) or g.fiscal_amount
+        execution[g.id] = (sum((ln.spent for ln in lines), 0) / budget) if budget else 0
+    return render_template("home.html", grants=rows, execution=execution)
 
 
 def _expense_data(form: ExpenseForm, grant_id: int) -> dict:
-    return ExpenseInSchema().load(form.expense_data(grant_id))
+    return ExpenseInSchema().load(form.data_for(grant_id))
 
 
 @bp.route("/grants/<int:grant_id>", methods=["GET", "POST"])
@@ -72,7 +76,8 @@ def grant(grant_id):
         g = grants.get_grant(grant_id, current_user)
     except DomainError:
         abort(404)
-    form = ExpenseForm()
+    researchers = db.session.scalars(grants.list_researchers(current_user, g.institution_id)).all()
+    form = ExpenseForm(researchers=researchers)
     verdict, errors = None, {}
     if request.method == "POST":
         if not form.check_only.data and not access.may_submit_expense(current_user):
@@ -100,7 +105,8 @@ def grant(grant_id):
     evaluations = list_evaluations(g.id, current_user)
     status = 200 if not errors else 422
     return render_template("grant.html", grant=g, lines=lines, expenses=expenses, form=form, verdict=verdict,
-                           errors=errors, evaluations=evaluations), status
+                           errors=errors, evaluations=evaluations, tranches=disbursement.list_tranches(g.id, current_user),
+                           milestones=disbursement.list_milestones(g.id, current_user)), status
 
 
 REPORTS = {

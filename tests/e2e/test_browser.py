@@ -1,64 +1,18 @@
 """The web interface in real headless Chromium (Debian's), driven by Playwright, against a live server."""
 import os
-import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
+
+from tests.e2e.conftest import PASSWORD, _login
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "demo-password-123"
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    from flask_migrate import upgrade
-
-    from compliance.service import sync_policies
-    from grants.app import create_app
-    from grants.seed import seed_demo
-
-    url = "sqlite:///" + str(tmp_path_factory.mktemp("e2e") / "e2e.sqlite3")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "e2e-secret"})
-    with app.app_context():
-        upgrade()
-        sync_policies()
-        seed_demo(PASSWORD, living=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-    assert os.path.exists(exe), "Debian chromium is required for the browser tests (apt-get install chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
-def _login(page, base, username):
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def _fill_expense(page, **values):
     page.fill("input[name=expense_date]", values.get("date", "2025-06-01"))
     page.fill("input[name=amount]", values["amount"])
     page.select_option("select[name=subject]", values.get("subject", "operations"))
-    page.fill("input[name=purpose]", values.get("purpose", "materials"))
+    page.select_option("select[name=purpose]", values.get("purpose", "materials"))
     page.fill("input[name=payee_name]", "鄂尔多斯化玻仪器公司")
     page.select_option("select[name=payee_kind]", "vendor")
     page.select_option("select[name=payment_method]", "bank_transfer")
@@ -74,25 +28,26 @@ def test_institution_logs_expenses_and_reads_the_verdicts(live_server, browser, 
     _login(page, base, "inst_ordos_univ")
     assert "ORD-2025-001" in page.content() and "ORD-2025-002" not in page.content()  # scoped to its institution
     page.click("text=ORD-2025-001")
-    assert page.locator("h3", has_text="登记支出").count() == 1  # Chinese first
+    assert page.locator("h2", has_text="登记支出").count() == 1  # Chinese first
 
     _fill_expense(page, amount="1200.50", invoice="E2E-1")
-    assert page.locator("#verdict .verdict").inner_text() == "allow"
+    assert page.locator("#verdict .verdict").get_attribute("data-verdict") == "allow"
+    assert page.locator("#verdict .verdict").inner_text() == "合规"  # the label, never the code
     assert page.locator("#budget tr[data-subject=operations] td.spent").inner_text() == "1,200.50"
 
     _fill_expense(page, amount="300.00", invoice="E2E-2", description="交通违章罚款", purpose="other")
-    assert page.locator("#verdict .verdict").inner_text() == "reject"
+    assert page.locator("#verdict .verdict").get_attribute("data-verdict") == "reject"
     assert "NEG-FINE-ETC" in page.locator("#verdict").inner_text()
     assert page.locator("#budget tr[data-subject=operations] td.spent").inner_text() == "1,200.50"
 
     _fill_expense(page, amount="12.345", invoice="E2E-3")
-    assert "amount" in page.locator("#errors").inner_text()
+    assert "金额" in page.locator("#errors").inner_text()
 
     page.click("text=English")
-    assert page.locator("h3", has_text="Log an expense").count() == 1
+    assert page.locator("h2", has_text="Log an expense").count() == 1
     _fill_expense(page, amount="50.00", invoice="E2E-4", verified="")
-    assert page.locator("#verdict .verdict").inner_text() == "needs_approval"
-    assert "invoice_verified" in page.locator("#verdict").inner_text()
+    assert page.locator("#verdict .verdict").inner_text() == "Needs approval"
+    assert "invoice" in page.locator("#verdict").inner_text().lower()
     page.screenshot(path=os.environ.get("E2E_SCREENSHOT", str(tmp_path / "grant.png")), full_page=True)
     page.close()
 
@@ -125,11 +80,11 @@ def test_bureau_sees_compliance_at_a_glance(live_server, browser, tmp_path):
     app, base = live_server
     page = browser.new_page()
     _login(page, base, "bureau")
-    page.click("text=报表")
+    page.click("nav >> text=报表")
     page.wait_for_url(base + "/reports/compliance-overview")
-    assert page.locator("h3", has_text="by_verdict").count() == 1
-    verdicts = page.locator("h3:has-text('by_verdict') + table tbody tr td:first-child").all_inner_texts()
-    assert "reject" in verdicts and "allow" in verdicts        # from the institution's expenses above
+    assert page.locator("h2[data-key=by_verdict]").count() == 1
+    verdicts = page.locator("h2[data-key=by_verdict] + .card table tbody tr td:first-child").all_inner_texts()
+    assert "不合规" in verdicts and "合规" in verdicts        # from the institution's expenses above, as labels
     with page.expect_download() as download:
         page.click("text=XLSX")
     import openpyxl
@@ -141,7 +96,7 @@ def test_bureau_sees_compliance_at_a_glance(live_server, browser, tmp_path):
     if os.environ.get("E2E_SCREENSHOT"):
         page.screenshot(path=os.environ["E2E_SCREENSHOT"].replace(".png", "-report.png"), full_page=True)
     page.goto(base + "/reports/budget-execution")
-    assert page.locator("h2", has_text="预算执行").count() == 1
+    assert page.locator("h1", has_text="预算执行").count() == 1
     page.close()
 
 

@@ -1,0 +1,182 @@
+"""The one vocabulary table: every code a page may show, with its Chinese and English label.
+
+Templates never print a code: they use the ``label`` filter (``{{ e.verdict|label }}``), which looks the
+code up here in the user's language. A code that is not in the table is shown as "—" plus the code in a
+``title`` attribute only, so a new enum value is noticed in the crawl test rather than leaking.
+"""
+from __future__ import annotations
+
+# domain → code → (zh, en)
+VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
+    "category": {
+        "competitive": ("竞争性支持", "Competitive"),
+        "stable": ("稳定支持", "Stable support"),
+        "post_subsidy": ("先立项后补助", "Approve first, subsidise after"),
+        "grant_to_equity": ("拨改投", "Grant converted to equity"),
+    },
+    "funding_mode": {"budgeted": ("预算制", "Budgeted"), "lump_sum": ("包干制", "Lump sum")},
+    "management_mode": {
+        "standard": ("常规", "Standard"), "directed": ("定向委托", "Directed"),
+        "open_competition": ("揭榜挂帅", "Open competition"), "milestone": ("里程碑", "Milestone"),
+        "horse_race": ("赛马制", "Horse race"),
+    },
+    "grant_status": {
+        "draft": ("草稿", "Draft"), "approved": ("已立项", "Approved"), "active": ("执行中", "Active"),
+        "closing": ("待验收", "Awaiting acceptance"), "accepted": ("已验收", "Accepted"),
+        "failed": ("未通过验收", "Failed"), "closed": ("已结题", "Closed"), "suspended": ("已暂停", "Suspended"),
+    },
+    "role": {
+        "institution": ("单位财务人员", "Institution staff"), "finance_bureau": ("财政/科技主管部门", "Finance bureau"),
+        "auditor": ("审计人员", "Auditor"), "admin": ("系统管理员", "Administrator"),
+    },
+    "institution_kind": {
+        "university": ("高校", "University"), "research_institute": ("科研院所", "Research institute"),
+        "enterprise": ("企业", "Enterprise"), "state_owned_enterprise": ("国有企业", "State-owned enterprise"),
+        "new_rd_institution": ("新型研发机构", "New R&D institution"),
+    },
+    "subject": {
+        "equipment": ("设备费", "Equipment"), "operations": ("业务费", "Operations"), "labour": ("劳务费", "Labour"),
+        "indirect": ("间接费用", "Indirect costs"), "lump_sum": ("包干经费", "Lump sum"),
+    },
+    "verdict": {
+        "allow": ("合规", "Allowed"), "warn": ("提示", "Warning"), "needs_approval": ("需审批", "Needs approval"),
+        "reject": ("不合规", "Rejected"),
+    },
+    "expense_status": {
+        "pending": ("待审批", "Pending"), "posted": ("已入账", "Posted"), "rejected": ("已驳回", "Rejected"),
+        "reversed": ("已冲销", "Reversed"),
+    },
+    "adjustment_status": {
+        "recorded": ("已生效", "In effect"), "pending": ("待审批", "Pending"), "approved": ("已批准", "Approved"),
+        "rejected": ("已驳回", "Rejected"),
+    },
+    "approver_level": {
+        "pi": ("项目负责人", "Principal investigator"), "institution": ("项目承担单位", "Institution"),
+        "funder": ("项目主管部门", "Funding agency"),
+    },
+    "milestone_status": {"pending": ("待评审", "Pending"), "accepted": ("已通过", "Accepted"),
+                         "rejected": ("未通过", "Rejected")},
+    "tranche_status": {"planned": ("计划", "Planned"), "paid": ("已拨付", "Paid")},
+    "evaluation_kind": {
+        "mid_term": ("中期评估", "Mid-term review"), "annual": ("年度绩效报告", "Annual report"),
+        "final_acceptance": ("结题验收", "Final acceptance"),
+    },
+    "evaluation_status": {
+        "scheduled": ("待评价", "Scheduled"), "passed": ("通过", "Passed"), "failed": ("未通过", "Failed"),
+        "waived": ("免于评价", "Waived"),
+    },
+    "payee_kind": {
+        "vendor": ("供应商", "Vendor"), "institution": ("单位", "Institution"), "individual": ("个人", "Individual"),
+        "student": ("学生", "Student"), "salaried_staff": ("在编人员", "Salaried staff"),
+        "external_expert": ("外聘专家", "External expert"), "project_member": ("项目组成员", "Project member"),
+        "civil_servant": ("公务员", "Civil servant"), "government": ("政府部门", "Government body"),
+        "bank": ("银行", "Bank"), "charity": ("慈善机构", "Charity"), "enterprise": ("企业", "Enterprise"),
+        "related_party": ("关联方", "Related party"),
+    },
+    "payment_method": {
+        "bank_transfer": ("银行转账", "Bank transfer"), "official_card": ("公务卡", "Official card"),
+        "cash": ("现金", "Cash"), "internal_transfer": ("内部转账", "Internal transfer"),
+    },
+    "expert_title": {"senior": ("高级职称", "Senior title"), "other": ("其他职称", "Other title"),
+                     "academician": ("院士", "Academician")},
+    "purpose": {
+        "materials": ("材料费", "Materials"), "testing": ("测试化验加工", "Testing and processing"),
+        "travel": ("差旅费", "Travel"), "meeting": ("会议费", "Meetings"), "international": ("国际合作交流", "International exchange"),
+        "publication": ("出版/文献/知识产权", "Publication, literature, IP"), "fuel_power": ("燃料动力费", "Fuel and power"),
+        "equipment_purchase": ("设备购置", "Equipment purchase"), "equipment_rental": ("设备租赁", "Equipment rental"),
+        "equipment_upgrade": ("设备改造升级", "Equipment upgrade"),
+        "labour_fee": ("劳务费", "Labour fee"), "expert_fee": ("专家咨询费", "Expert consulting fee"),
+        "expert_fee_correspondence": ("专家咨询费（通讯）", "Expert fee (by correspondence)"),
+        "lecture_fee": ("讲课费", "Lecture fee"), "performance_pay": ("绩效支出", "Performance pay"),
+        "stipend": ("助研津贴", "Stipend"), "social_insurance": ("社会保险补助", "Social insurance"),
+        "housing_fund": ("住房公积金", "Housing fund"), "salary_hired": ("聘用人员工资", "Salary of hired staff"),
+        "management_fee": ("管理费", "Management fee"), "other": ("其他", "Other"),
+        "banquet": ("宴请", "Banquet"), "entertainment": ("娱乐", "Entertainment"), "tourism": ("旅游", "Tourism"),
+        "gift": ("礼品", "Gifts"), "fine": ("罚款", "Fine"), "penalty": ("滞纳金/违约金", "Penalty"),
+        "compensation": ("赔偿", "Compensation"), "late_fee": ("滞纳金", "Late fee"), "donation": ("捐赠", "Donation"),
+        "sponsorship": ("赞助", "Sponsorship"), "investment": ("对外投资", "Investment"),
+        "share_purchase": ("购买股权", "Share purchase"), "debt_repayment": ("偿还债务", "Debt repayment"),
+        "gift_card": ("购物卡/礼品卡", "Gift card"), "shopping_card": ("购物卡", "Shopping card"),
+        "fuel_card": ("加油卡", "Fuel card"), "prepaid_card": ("预付卡", "Prepaid card"),
+        "fake_invoice": ("虚假发票", "Fake invoice"), "fake_contract": ("虚假合同", "Fake contract"),
+        "padded_cost": ("虚列支出", "Padded cost"), "slush_fund": ("小金库", "Slush fund"),
+        "kickback": ("回扣", "Kickback"), "commission": ("佣金", "Commission"),
+        "split_procurement": ("拆分采购", "Split procurement"), "labour_unrelated": ("与项目无关的劳务", "Unrelated labour"),
+        "personal_consumption": ("个人消费", "Personal consumption"), "family_consumption": ("家庭消费", "Family consumption"),
+        "taxi": ("出租车", "Taxi"), "toll": ("过路费", "Toll"), "small_no_card_machine": ("无刷卡条件的小额支出", "Small, no card terminal"),
+        "unrelated_asset": ("与项目无关的资产", "Unrelated asset"), "asset_lending": ("出借资产", "Asset lending"),
+        "asset_sale": ("出售资产", "Asset sale"),
+    },
+    "severity": {"allow": ("合规", "Allowed"), "warn": ("提示", "Warning"), "needs_approval": ("需审批", "Needs approval"),
+                 "reject": ("不合规", "Rejected")},
+    "rule_kind": {
+        "amount_threshold": ("金额阈值", "Amount threshold"), "budget_adjustment": ("预算调剂", "Budget adjustment"),
+        "budget_availability": ("预算余额", "Budget availability"), "budget_subjects": ("预算科目", "Budget subjects"),
+        "budget_total": ("预算总额", "Budget total"), "disbursed_funds": ("已拨付资金", "Disbursed funds"),
+        "duplicate_invoice": ("重复发票", "Duplicate invoice"), "equity_use_of_funds": ("拨改投资金用途", "Equity use of funds"),
+        "expert_fee_rate": ("专家咨询费标准", "Expert fee rate"), "forbidden_purpose": ("负面清单", "Negative list"),
+        "grant_period": ("执行期", "Grant period"), "indirect_cap": ("间接费用上限", "Indirect-cost cap"),
+        "invoice_verification": ("发票查验", "Invoice verification"), "no_indirect_fund_source": ("不得列支间接费用的资金来源", "No indirect costs for this fund source"),
+        "payment_method": ("支付方式", "Payment method"), "related_party": ("关联方交易", "Related party"),
+        "subject_not_in_budget": ("科目不在预算中", "Subject not in budget"), "subsidy_eligibility": ("后补助资格", "Subsidy eligibility"),
+        "subject_known": ("科目有效性", "Known subject"),
+    },
+    "entry_type": {
+        "expense": ("支出", "Expense"), "reversal": ("冲销", "Reversal"), "disbursement": ("拨款", "Disbursement"),
+        "subsidy_payment": ("后补助拨付", "Subsidy payment"), "equity_investment": ("股权投资", "Equity investment"),
+        "equity_event": ("股权变动", "Equity event"), "adjustment": ("预算调剂", "Adjustment"),
+    },
+    "ref_type": {
+        "expense": ("支出", "Expense"), "tranche": ("拨款批次", "Tranche"), "subsidy": ("后补助", "Subsidy"),
+        "subsidy_assessment": ("后补助核定", "Subsidy assessment"), "equity_investment": ("股权投资", "Equity investment"),
+        "equity_event": ("股权变动", "Equity event"), "adjustment": ("预算调剂", "Adjustment"),
+        "budget_adjustment": ("预算调剂", "Adjustment"),
+    },
+    "policy_status": {"active": ("生效", "In force"), "draft": ("草案", "Draft"), "retired": ("已废止", "Retired"),
+                      "superseded": ("已替代", "Superseded")},
+    "checkpoint_period": {"day": ("日", "Day"), "month": ("月", "Month")},
+    "report_key": {
+        "by_verdict": ("按结论", "By verdict"), "by_rule": ("按规则", "By rule"), "by_institution": ("按单位", "By institution"),
+        "by_category": ("按类别", "By category"), "by_month": ("按月份", "By month"), "worst_institutions": ("问题最多的单位", "Worst institutions"),
+        "queue_age": ("审批队列时长", "Approval-queue age"), "approval_queue_age": ("审批队列时长", "Approval-queue age"),
+        "expenses": ("支出笔数", "Expenses"), "amount": ("金额", "Amount"), "verdict": ("结论", "Verdict"),
+        "category": ("类别", "Category"), "subject": ("科目", "Subject"), "rule_id": ("规则", "Rule"),
+        "institution_id": ("单位编号", "Institution id"), "institution": ("单位", "Institution"), "month": ("月份", "Month"),
+        "grant_id": ("课题编号", "Grant id"), "grant_code": ("课题", "Grant"), "budget": ("预算", "Budget"),
+        "spent": ("已支出", "Spent"), "pending": ("待审批", "Pending"), "remaining": ("余额", "Remaining"),
+        "execution_rate": ("执行率", "Execution rate"), "time_elapsed": ("时间进度", "Time elapsed"),
+        "at_risk": ("执行偏慢", "At risk"), "grants": ("课题", "Grants"), "date_from": ("起始日期", "From"),
+        "date_to": ("截止日期", "To"), "as_of": ("截至", "As of"), "count": ("笔数", "Count"),
+        "total": ("合计", "Total"), "period": ("期间", "Period"),
+    },
+    "bool": {"True": ("是", "Yes"), "False": ("否", "No"), "None": ("未知", "Unknown")},
+}
+
+# a code looked up without a domain: the first domain that knows it (codes are consistent across domains)
+_ANY: dict[str, tuple[str, str]] = {}
+for _domain in VOCABULARY.values():
+    for _code, _pair in _domain.items():
+        _ANY.setdefault(_code, _pair)
+
+
+def all_codes() -> set[str]:
+    """Every code of every domain (what the crawl test looks for on the pages)."""
+    return {code for domain in VOCABULARY.values() for code in domain if code not in ("True", "False", "None")}
+
+
+def label(code, domain: str | None = None, lang: str = "zh") -> str:
+    if code is None or code == "":
+        return "—"
+    if isinstance(code, bool):
+        code = str(code)
+    code = getattr(code, "value", code)
+    pair = VOCABULARY.get(domain, {}).get(str(code)) if domain else None
+    pair = pair or _ANY.get(str(code))
+    if pair is None:
+        return str(code) if not str(code).isascii() else "—"
+    return pair[1] if lang == "en" else pair[0]
+
+
+def choices(domain: str, lang: str = "zh", codes=None) -> list[tuple[str, str]]:
+    table = VOCABULARY[domain]
+    return [(code, table[code][1] if lang == "en" else table[code][0]) for code in (codes or table)]
