@@ -247,8 +247,22 @@ def post(session: Session, postings: Iterable[Posting]) -> list[dict]:
             rows[i] = {**{f: getattr(p, f) for f in CONTENT_FIELDS if f not in ("seq", "chain_seq")},
                        "seq": seqs[i], "chain_seq": chain_seq, "content": content, "prev_hash": prev, "hash": head,
                        "created_at": created}
-    bulk_insert(session, LedgerEntry.__table__, rows)
+    if pg and len(rows) >= COPY_FROM:
+        _copy_rows(session, rows)
+    else:
+        bulk_insert(session, LedgerEntry.__table__, rows)
     return rows
+
+
+COPY_FROM = 500  # PostgreSQL: from this many rows, COPY … FROM STDIN (several times faster than executemany)
+
+
+def _copy_rows(session: Session, rows: list[dict]) -> None:
+    cols = list(rows[0])
+    cur = session.connection().connection.driver_connection.cursor()
+    with cur, cur.copy(f"COPY ledger_entries ({', '.join(cols)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row([r[c] for c in cols])
 
 
 def seq_of(session: Session, ref_type: str, ref_id: int, entry_type: str = "expense") -> Optional[int]:
