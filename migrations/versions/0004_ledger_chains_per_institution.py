@@ -130,6 +130,14 @@ def upgrade():
     with op.batch_alter_table("ledger_entries") as b:
         b.alter_column("chain_seq", existing_type=sa.Integer(), nullable=False)
         b.create_unique_constraint(op.f("uq_ledger_entries_institution_id_chain_seq"), ["institution_id", "chain_seq"])
+    for cp_id, tips in heads_of_cp.items():
+        conn.execute(sa.text("UPDATE ledger_checkpoints SET chains = :n, merkle_root = :r WHERE id = :id"),
+                     {"n": len(tips), "r": _merkle_root((i, cs, h) for i, (cs, _, h) in tips.items()), "id": cp_id})
+    with op.batch_alter_table("ledger_checkpoints") as b:
+        b.alter_column("chains", existing_type=sa.Integer(), nullable=False)
+        b.alter_column("merkle_root", existing_type=sa.String(length=64), nullable=False)
+        b.drop_column("hash")
+
     op.create_table(
         "ledger_checkpoint_heads",
         sa.Column("checkpoint_id", sa.Integer(), nullable=False),
@@ -144,16 +152,10 @@ def upgrade():
         sa.PrimaryKeyConstraint("checkpoint_id", "institution_id", name=op.f("pk_ledger_checkpoint_heads")))
     cp_heads = sa.table("ledger_checkpoint_heads", sa.column("checkpoint_id"), sa.column("institution_id"),
                         sa.column("chain_seq"), sa.column("seq"), sa.column("hash"))
-    for cp_id, tips in heads_of_cp.items():
-        if tips:
-            conn.execute(cp_heads.insert(), [{"checkpoint_id": cp_id, "institution_id": i, "chain_seq": cs, "seq": s,
-                                              "hash": h} for i, (cs, s, h) in sorted(tips.items())])
-        conn.execute(sa.text("UPDATE ledger_checkpoints SET chains = :n, merkle_root = :r WHERE id = :id"),
-                     {"n": len(tips), "r": _merkle_root((i, cs, h) for i, (cs, _, h) in tips.items()), "id": cp_id})
-    with op.batch_alter_table("ledger_checkpoints") as b:
-        b.alter_column("chains", existing_type=sa.Integer(), nullable=False)
-        b.alter_column("merkle_root", existing_type=sa.String(length=64), nullable=False)
-        b.drop_column("hash")
+    rows = [{"checkpoint_id": cp_id, "institution_id": i, "chain_seq": cs, "seq": s, "hash": h}
+            for cp_id, tips in heads_of_cp.items() for i, (cs, s, h) in sorted(tips.items())]
+    if rows:
+        conn.execute(cp_heads.insert(), rows)
 
     if pg:
         top = conn.execute(sa.text("SELECT coalesce(max(seq), 0) FROM ledger_entries")).scalar_one()
