@@ -296,7 +296,8 @@ def verify(session: Session, institution_id: Optional[int] = None, starts: Optio
            batch: int = 10_000) -> VerifyResult:
     """Recompute every chain (or one) from the stored fields and report, per chain, the first entry
     that does not match. ``starts`` maps an institution to the ``(chain_seq, hash)`` to start after
-    (a checkpoint's head); chains without one start at ``GENESIS``."""
+    (a checkpoint's head; a third element, the head's ``seq``, is reported back if given); chains without
+    one start at ``GENESIS``."""
     starts = starts or {}
     e = LedgerEntry.__table__.c
     stmt = select(e.institution_id).distinct()
@@ -306,8 +307,8 @@ def verify(session: Session, institution_id: Optional[int] = None, starts: Optio
     chains |= {i for i in starts if institution_id in (None, i)}
     total, tips, broken = 0, [], []
     for inst in sorted(chains):
-        start_cs, start_hash = starts.get(inst, (0, GENESIS))
-        count, tip, brk = _verify_chain(session, inst, start_cs, start_hash, batch)
+        start_cs, start_hash, *start_seq = starts.get(inst, (0, GENESIS))
+        count, tip, brk = _verify_chain(session, inst, start_cs, start_hash, start_seq[0] if start_seq else 0, batch)
         total += count
         if tip is not None:
             tips.append(tip)
@@ -316,11 +317,11 @@ def verify(session: Session, institution_id: Optional[int] = None, starts: Optio
     return VerifyResult(not broken, total, max((t.seq for t in tips), default=0), merkle_root(tips), tips, broken)
 
 
-def _verify_chain(session, inst: int, start_cs: int, start_hash: str, batch: int):
+def _verify_chain(session, inst: int, start_cs: int, start_hash: str, start_seq: int, batch: int):
     e = LedgerEntry.__table__.c
     cols = [e[f] for f in CONTENT_FIELDS] + [e.content, e.prev_hash, e.hash]
     head, expected, count = start_hash, start_cs + 1, 0
-    tip = ChainHead(inst, start_cs, 0, start_hash) if start_cs else None
+    tip = ChainHead(inst, start_cs, start_seq, start_hash) if start_cs else None
 
     def broke(r, reason):
         return count, tip, {"institution_id": inst, "chain_seq": r.chain_seq, "seq": r.seq, "reason": reason}

@@ -61,7 +61,7 @@ def verify_ledger(since_checkpoint: bool = False, institution_id: int | None = N
         cp = latest_checkpoint()
         if cp is not None:
             start_from = cp.period_end.isoformat()
-            starts = {h.institution_id: (h.chain_seq, h.hash) for h in checkpoint_heads(cp.id)}
+            starts = {h.institution_id: (h.chain_seq, h.hash, h.seq) for h in checkpoint_heads(cp.id)}
     r = ledger.verify(s, institution_id, starts)
     report = LedgerReport(r.ok, r.entries, len(r.heads), r.head_seq, r.merkle_root, start_from, r.first_broken_seq,
                           r.reason, r.broken, [h.to_dict() for h in r.heads])
