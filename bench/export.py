@@ -24,7 +24,7 @@ FORMATS = [f for f in os.environ.get("BENCH_FORMATS", "csv,parquet").split(",") 
 
 
 def generate_ledger(app, rows: int) -> None:
-    """N chained ledger rows, hashed in a tight loop and bulk-inserted (executemany / COPY)."""
+    """N ledger rows on their institutions' chains, hashed in a tight loop and bulk-inserted (executemany / COPY)."""
     from grants.extensions import db
     from grants.ledger import GENESIS, Posting, canonical_content, chain_hash
 
@@ -33,13 +33,13 @@ def generate_ledger(app, rows: int) -> None:
     cats = ("competitive", "stable", "post_subsidy", "grant_to_equity")
     created = datetime.now().astimezone()
     start = date(2024, 1, 1)
-    head = GENESIS
+    tips: dict[int, tuple[int, str]] = {}  # institution → (chain_seq, hash) of its chain's head
     batch: list[tuple] = []
     with app.app_context():
         conn = db.session.connection()
         pg = conn.dialect.name == "postgresql"
         raw = conn.connection.driver_connection
-        cols = ("seq, entry_type, entry_date, grant_id, institution_id, category, subject, amount, ref_type, ref_id, "
+        cols = ("seq, chain_seq, entry_type, entry_date, grant_id, institution_id, category, subject, amount, ref_type, ref_id, "
                 "reverses_seq, memo, content, prev_hash, hash, created_at")
 
         def flush():
@@ -50,8 +50,8 @@ def generate_ledger(app, rows: int) -> None:
                     for r in batch:
                         cp.write_row(r)
             else:
-                raw.executemany(f"INSERT INTO ledger_entries ({cols}) VALUES ({', '.join('?' * 16)})",
-                                [(*r[:2], r[2].isoformat(), *r[3:7], float(r[7]), *r[8:15], r[15].isoformat(" "))
+                raw.executemany(f"INSERT INTO ledger_entries ({cols}) VALUES ({', '.join('?' * 17)})",
+                                [(*r[:3], r[3].isoformat(), *r[4:8], float(r[8]), *r[9:16], r[16].isoformat(" "))
                                  for r in batch])
             batch.clear()
 
@@ -65,13 +65,17 @@ def generate_ledger(app, rows: int) -> None:
             p = Posting(kind, start + timedelta(days=seq % 700), g, common.institution_of(g), cats[g % 4], subject,
                         amount, "expense", seq, seq - 1 if kind == "reversal" else None,
                         "实验材料, 试剂" if seq % 7 == 0 else "差旅费")
-            content = canonical_content(seq, p)
-            prev, head = head, chain_hash(head, content)
-            batch.append((seq, p.entry_type, p.entry_date, p.grant_id, p.institution_id, p.category, p.subject,
+            chain_seq, prev = tips.get(p.institution_id, (0, GENESIS))
+            content = canonical_content(seq, p, chain_seq + 1)
+            head = chain_hash(prev, content)
+            tips[p.institution_id] = (chain_seq + 1, head)
+            batch.append((seq, chain_seq + 1, p.entry_type, p.entry_date, p.grant_id, p.institution_id, p.category, p.subject,
                           p.amount, p.ref_type, p.ref_id, p.reverses_seq, p.memo, content, prev, head, created))
             if len(batch) >= 50_000:
                 flush()
         flush()
+        if pg:
+            conn.exec_driver_sql(f"SELECT setval('ledger_entries_seq', {rows})")
         db.session.commit()
 
 

@@ -25,9 +25,19 @@ class LedgerVerify(MethodView):
     @blp.arguments(sc.VerifyQuerySchema, location="query")
     @blp.response(200, sc.VerifySchema)
     def get(self, args):
-        """校验总账 / recompute the hash chain and checkpoints; names the first broken entry"""
+        """校验总账 / recompute every institution's hash chain and the checkpoints; names each chain's first
+        broken entry"""
         access.require_report_reader(caller())
-        return service.verify_ledger(args["since_checkpoint"]).to_dict()
+        return service.verify_ledger(args["since_checkpoint"], args["institution_id"]).to_dict()
+
+
+@blp.route("/ledger/heads")
+class LedgerHeads(MethodView):
+    @blp.response(200, sc.HeadsSchema)
+    def get(self):
+        """链头 / every chain's head now and the Merkle root over them (what the daily head report records)"""
+        access.require_report_reader(caller())
+        return service.chain_heads_now()
 
 
 @blp.route("/ledger/checkpoints")
@@ -36,13 +46,14 @@ class LedgerCheckpoints(MethodView):
     @blp.response(200, sc.CheckpointSchema(many=True))
     @blp.paginate(**PAGE)
     def get(self, args, pagination_parameters):
-        """检查点 / chain heads recorded at the end of each day and month"""
+        """检查点 / the Merkle root of every chain's head, recorded at the end of each day and month"""
         return page_of(service.list_checkpoints(caller(), args["period"]), pagination_parameters)
 
     @blp.arguments(sc.CheckpointRunSchema)
     @blp.response(201, sc.CheckpointSchema(many=True))
     def post(self, args):
-        """记录检查点 / record the missing day and month checkpoints now (idempotent; bureau)"""
+        """记录检查点 / record the missing day and month checkpoints now (idempotent; bureau; finished days only:
+        ``up_to`` today or later is 422)"""
         access.require_recorder(caller())
         return service.record_checkpoints(args["up_to"])
 

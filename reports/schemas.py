@@ -21,26 +21,46 @@ class _Period(Schema):
 
 class VerifyQuerySchema(Schema):
     since_checkpoint = fields.Bool(load_default=False,
-                                   metadata={"description": "recompute only from the latest checkpoint on"})
+                                   metadata={"description": "recompute each chain only from the latest checkpoint on"})
+    institution_id = fields.Int(load_default=None, metadata={"description": "verify this institution's chain only"})
 
 
 class CheckpointMismatchSchema(Schema):
     period = fields.Str()
     period_end = fields.Str()
+    institution_id = fields.Int(allow_none=True)
+    chain_seq = fields.Int(allow_none=True)
     seq = fields.Int()
     checkpoint_hash = fields.Str()
     entry_hash = fields.Str(allow_none=True)
     reason = fields.Str()
 
 
+class ChainHeadSchema(Schema):
+    institution_id = fields.Int()
+    chain_seq = fields.Int()
+    seq = fields.Int()
+    hash = fields.Str()
+
+
+class BrokenChainSchema(Schema):
+    institution_id = fields.Int()
+    chain_seq = fields.Int()
+    seq = fields.Int()
+    reason = fields.Str()
+
+
 class VerifySchema(Schema):
     ok = fields.Bool()
     entries_checked = fields.Int()
-    start_seq = fields.Int()
+    chains = fields.Int()
     head_seq = fields.Int()
-    head_hash = fields.Str()
+    merkle_root = fields.Str(metadata={"description": "Merkle root over the verified chain heads"})
+    from_checkpoint = fields.Str(allow_none=True)
     first_broken_seq = fields.Int(allow_none=True)
     reason = fields.Str()
+    broken = fields.List(fields.Nested(BrokenChainSchema))
+    heads = fields.List(fields.Nested(ChainHeadSchema))
     checkpoints_checked = fields.Int()
     checkpoint_mismatches = fields.List(fields.Nested(CheckpointMismatchSchema))
 
@@ -50,8 +70,25 @@ class CheckpointSchema(Schema):
     period = fields.Str()
     period_end = fields.Date()
     seq = fields.Int()
-    hash = fields.Str()
+    chains = fields.Int()
+    merkle_root = fields.Str()
     created_at = fields.DateTime()
+
+
+class LatestCheckpointSchema(Schema):
+    period = fields.Str()
+    period_end = fields.Str()
+    seq = fields.Int()
+    merkle_root = fields.Str()
+
+
+class HeadsSchema(Schema):
+    generated_at = fields.Str()
+    chains = fields.Int()
+    head_seq = fields.Int()
+    merkle_root = fields.Str()
+    heads = fields.List(fields.Nested(ChainHeadSchema))
+    latest_checkpoint = fields.Nested(LatestCheckpointSchema, allow_none=True)
 
 
 class CheckpointQuerySchema(Schema):
@@ -59,7 +96,8 @@ class CheckpointQuerySchema(Schema):
 
 
 class CheckpointRunSchema(Schema):
-    up_to = fields.Date(load_default=None, metadata={"description": "last day to checkpoint (default yesterday)"})
+    up_to = fields.Date(load_default=None, metadata={"description": "last day to checkpoint (default and at most "
+                                                                    "yesterday: only finished days)"})
 
 
 class ExportQuerySchema(_Period):

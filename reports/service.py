@@ -5,159 +5,32 @@ checkpoints, each inside ``unit_of_work()``.
 """
 from __future__ import annotations
 
-import calendar
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from budgets.models import Expense, ExpenseStatus
 from compliance import policy as policy_store
 from compliance.models import PolicyVersion
 from budgets.expenses.service import EXPENSE_FIELDS, expense_facts, judge_expense, load_grant_state
-from grants import ledger
 from grants.access import require_recorder, require_report_reader
-from grants.db import TZ, now, today, unit_of_work
+from grants.db import now, today, unit_of_work
 from grants.errors import Invalid, NotFound
 from grants.extensions import db
-from grants.ledger import GENESIS, LedgerCheckpoint, LedgerEntry
 from grants.models import Category, Grant, Institution, InstitutionKind, User
-from reports import queries
+from reports import checkpoints, queries
+from reports.checkpoints import (LedgerReport, chain_heads_now, check_checkpoints, check_recorded_heads,  # noqa: F401
+                                 daily_head_report, latest_checkpoint, record_checkpoints, verify_ledger)
 from reports.models import JobRun, RdSpendReport, StBudgetYear
 from reports.queries import _period
 
-# --------------------------------------------------------------------------- ledger verification
-@dataclass
-class LedgerReport:
-    ok: bool
-    entries_checked: int
-    start_seq: int
-    head_seq: int
-    head_hash: str
-    first_broken_seq: int | None = None
-    reason: str = ""
-    checkpoints_checked: int = 0
-    checkpoint_mismatches: list = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def verify_ledger(since_checkpoint: bool = False) -> LedgerReport:
-    """Recompute the hash chain (all of it, or from the latest checkpoint on) and compare every checkpoint.
-
-    The chain finds an edited or deleted row; the checkpoints also find a truncated tail or a chain
-    rewritten from some row on (a rewrite recomputes hashes but cannot match a recorded head).
-    """
-    s = db.session
-    start_seq, start_hash = 1, GENESIS
-    if since_checkpoint:
-        cp = latest_checkpoint()
-        if cp is not None and cp.seq > 0:
-            start_seq, start_hash = cp.seq + 1, cp.hash
-    r = ledger.verify(s, start_seq=start_seq, start_hash=start_hash)
-    report = LedgerReport(r.ok, r.entries, start_seq, r.head_seq, r.head_hash, r.first_broken_seq, r.reason)
-    checked, mismatches = check_checkpoints()
-    report.checkpoints_checked, report.checkpoint_mismatches = checked, mismatches
-    if mismatches:
-        report.ok = False
-        if report.first_broken_seq is None:
-            first = min(m["seq"] for m in mismatches)
-            report.first_broken_seq = first
-            report.reason = mismatches[0]["reason"]
-    return report
-
-
-def check_checkpoints() -> tuple[int, list[dict]]:
-    """Every checkpoint must still name an entry with the recorded hash (one SQL join)."""
-    cp, e = LedgerCheckpoint, LedgerEntry
-    total = db.session.execute(select(func.count()).select_from(cp).where(cp.seq > 0)).scalar_one()
-    rows = db.session.execute(
-        select(cp.period, cp.period_end, cp.seq, cp.hash, e.hash.label("entry_hash"))
-        .outerjoin(e, e.seq == cp.seq)
-        .where(cp.seq > 0, or_(e.hash.is_(None), e.hash != cp.hash))
-        .order_by(cp.seq)).all()
-    mismatches = [{"period": r.period, "period_end": r.period_end.isoformat(), "seq": r.seq,
-                   "checkpoint_hash": r.hash, "entry_hash": r.entry_hash,
-                   "reason": "checkpointed entry missing (ledger truncated or row deleted)" if r.entry_hash is None
-                   else "checkpointed entry's hash changed (chain rewritten)"} for r in rows]
-    return total, mismatches
-
-
-# --------------------------------------------------------------------------- checkpoints
-def latest_checkpoint() -> LedgerCheckpoint | None:
-    return db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.seq.desc(),
-                                                                LedgerCheckpoint.period_end.desc()).limit(1)).first()
-
-
-def _end_of(day: date) -> datetime:
-    """The first instant after ``day`` in the bureau's time zone: entries created before it belong to the day."""
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=TZ)
-
-
-def _head_before(instant: datetime) -> tuple[int, str]:
-    row = db.session.execute(select(LedgerEntry.seq, LedgerEntry.hash).where(LedgerEntry.created_at < instant)
-                             .order_by(LedgerEntry.seq.desc()).limit(1)).first()
-    return (row.seq, row.hash) if row else (0, GENESIS)
-
-
-def _month_end(d: date) -> date:
-    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
-
-
-def record_checkpoints(up_to: date | None = None) -> list[LedgerCheckpoint]:
-    """Record the chain head at the end of every finished day and month up to ``up_to`` (default yesterday).
-
-    Idempotent: periods already checkpointed are skipped, so the job can run as often as it likes.
-    The head of a day is the last entry *created* before midnight (Asia/Shanghai), whatever its
-    booking date.
-    """
-    up_to = min(up_to or today() - timedelta(days=1), today())  # never a day that has not begun
-    added: list[LedgerCheckpoint] = []
-    with unit_of_work() as s:
-        first_at = s.execute(select(func.min(LedgerEntry.created_at))).scalar_one()
-        if first_at is None:
-            return []
-        if first_at.tzinfo is None:  # SQLite returns the stored local time without its zone
-            first_at = first_at.replace(tzinfo=TZ)
-        first_day = first_at.astimezone(TZ).date()
-        for period in ("day", "month"):
-            done = set(s.scalars(select(LedgerCheckpoint.period_end).where(
-                LedgerCheckpoint.period == period, LedgerCheckpoint.period_end >= first_day)))
-            ends = _period_ends(period, first_day, up_to)
-            for end in ends:
-                if end in done:
-                    continue
-                seq, h = _head_before(_end_of(end))
-                cp = LedgerCheckpoint(period=period, period_end=end, seq=seq, hash=h)
-                s.add(cp)
-                added.append(cp)
-        s.flush()
-    return added
-
-
-def _period_ends(period: str, first_day: date, up_to: date) -> list[date]:
-    ends = []
-    if period == "day":
-        d = first_day
-        while d <= up_to:
-            ends.append(d)
-            d += timedelta(days=1)
-    else:
-        d = _month_end(first_day)
-        while d <= up_to:
-            ends.append(d)
-            d = _month_end(d + timedelta(days=1))
-    return ends
-
-
+# --------------------------------------------------------------------------- ledger verification, checkpoints
+# (reports.checkpoints; named here too, where the API, the CLI and the jobs have always found them)
 def list_checkpoints(user: User, period: str | None = None):
     require_report_reader(user)
-    stmt = select(LedgerCheckpoint).order_by(LedgerCheckpoint.period_end, LedgerCheckpoint.period)
-    if period:
-        stmt = stmt.where(LedgerCheckpoint.period == period)
-    return stmt
+    return checkpoints.list_checkpoints(period)
 
 
 # --------------------------------------------------------------------------- job runs

@@ -14,7 +14,7 @@ from compliance.models import PolicyVersion
 from grants import models as m
 from grants.auth import hash_token, new_token
 from grants.extensions import db
-from grants.ledger import LedgerCheckpoint, LedgerEntry
+from grants.ledger import LedgerCheckpoint, LedgerCheckpointHead, LedgerEntry
 
 
 class BaseFactory(SQLAlchemyModelFactory):
@@ -270,6 +270,7 @@ class LedgerEntryFactory(BaseFactory):
         exclude = ("grant",)
 
     seq = factory.Sequence(lambda n: 900000 + n)
+    chain_seq = factory.Sequence(lambda n: 900000 + n)
     entry_type = "disbursement"
     entry_date = date(2025, 1, 1)
     grant = factory.SubFactory(GrantFactory)
@@ -291,6 +292,21 @@ class LedgerCheckpointFactory(BaseFactory):
     period = "day"
     period_end = factory.Sequence(lambda n: date(2025, 1, 1 + n % 28))
     seq = 0
+    chains = 0
+    merkle_root = "0" * 64
+
+
+class LedgerCheckpointHeadFactory(BaseFactory):
+    class Meta:
+        model = LedgerCheckpointHead
+        exclude = ("checkpoint", "institution")
+
+    checkpoint = factory.SubFactory(LedgerCheckpointFactory)
+    checkpoint_id = factory.SelfAttribute("checkpoint.id")
+    institution = factory.SubFactory(InstitutionFactory)
+    institution_id = factory.SelfAttribute("institution.id")
+    chain_seq = 1
+    seq = 1
     hash = "0" * 64
 from tests.reports.factories import JobRunFactory, RdSpendReportFactory, StBudgetYearFactory  # noqa: E402,F401
 

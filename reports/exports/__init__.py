@@ -18,9 +18,10 @@ from __future__ import annotations
 from grants.ledger import GENESIS
 from reports.exports.bundle import zip_bundle_chunks
 from reports.exports.formats import export_chunks, read_rows
-from reports.exports.manifest import build_manifest, ledger_figures, verify_export, write_export
+from reports.exports.manifest import (build_manifest, checkpoint_heads_for_verification, ledger_figures, verify_export,
+                                     write_export)
 from reports.exports.rows import COLUMNS, FORMATS, MIMETYPES, LedgerFilter, filename, scoped_filter, select_sql
 
 __all__ = ["COLUMNS", "FORMATS", "MIMETYPES", "LedgerFilter", "scoped_filter", "filename", "select_sql",
            "export_chunks", "read_rows", "build_manifest", "ledger_figures", "zip_bundle_chunks", "write_export",
-           "verify_export", "GENESIS"]
+           "verify_export", "checkpoint_heads_for_verification", "GENESIS"]

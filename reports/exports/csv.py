@@ -28,7 +28,7 @@ _SQLITE_SUBJECT = ("CASE WHEN subject IS NULL THEN '' WHEN subject = '' OR instr
 def csv_lines_sql(flt: LedgerFilter) -> tuple[str, dict]:
     """SQLite: one finished CSV line per row from a single printf() (the cheapest formatting it offers)."""
     where, params = where_sql(flt, "sqlite")
-    line = ("printf('%d,%s,%s,%d,%d,%s,%s,%.2f,%s,%d,%s,\"%s\",%s,%s', seq, entry_type, entry_date, grant_id, "
+    line = ("printf('%d,%d,%s,%s,%d,%d,%s,%s,%.2f,%s,%d,%s,\"%s\",%s,%s', seq, chain_seq, entry_type, entry_date, grant_id, "
             f"institution_id, category, {_SQLITE_SUBJECT}, amount, ref_type, ref_id, coalesce(reverses_seq, ''), "
             "replace(memo, '\"', '\"\"'), prev_hash, hash)")
     # as BLOB: the UTF-8 bytes come back as they are, with no decode here and encode again later

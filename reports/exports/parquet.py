@@ -18,7 +18,7 @@ from reports.exports.rows import BATCH, BOM, LedgerFilter, Sink, typed
 
 PARQUET_BATCH = 5_000  # rows per Parquet row group: the writer's buffers grow with it (50,000 rows cost ~90 MB more)
 
-SCHEMA = pa.schema([("seq", pa.int64()), ("entry_type", pa.string()), ("entry_date", pa.date32()),
+SCHEMA = pa.schema([("seq", pa.int64()), ("chain_seq", pa.int64()), ("entry_type", pa.string()), ("entry_date", pa.date32()),
                     ("grant_id", pa.int64()), ("institution_id", pa.int64()), ("category", pa.string()),
                     ("subject", pa.string()), ("amount", pa.decimal128(18, 2)), ("ref_type", pa.string()),
                     ("ref_id", pa.int64()), ("reverses_seq", pa.int64()), ("memo", pa.string()),

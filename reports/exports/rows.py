@@ -1,7 +1,7 @@
 """What every export format shares: the columns, the filter, the one row source and a byte sink.
 
-Every format carries the same columns: the fields the hash chain covers plus each row's ``prev_hash``
-and ``hash``, so an exported file can be verified on its own (``reports.exports.manifest.verify_export``).
+Every format carries the same columns: the fields the hash chains cover (with ``chain_seq``, the row's
+place in its institution's chain) plus each row's ``prev_hash`` and ``hash``, so an exported file can be verified on its own (``reports.exports.manifest.verify_export``).
 Rows are read in batches through one database cursor (a server-side cursor on PostgreSQL).
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ from grants.ledger import LedgerEntry
 from grants.access import confined_to
 from grants.models import User
 
-COLUMNS = ("seq", "entry_type", "entry_date", "grant_id", "institution_id", "category", "subject", "amount",
+COLUMNS = ("seq", "chain_seq", "entry_type", "entry_date", "grant_id", "institution_id", "category", "subject", "amount",
            "ref_type", "ref_id", "reverses_seq", "memo", "prev_hash", "hash")
-INT_COLUMNS = ("seq", "grant_id", "institution_id", "ref_id", "reverses_seq")
+INT_COLUMNS = ("seq", "chain_seq", "grant_id", "institution_id", "ref_id", "reverses_seq")
 FORMATS = ("csv", "xlsx", "parquet")
 MIMETYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -48,8 +48,13 @@ class LedgerFilter:
 
     @property
     def contiguous(self) -> bool:
-        """Only an unfiltered export is an unbroken stretch of the chain (entry dates are not in seq order)."""
-        return not any((self.grant_id, self.institution_id, self.category, self.date_from, self.date_to))
+        """Whole chains: an unfiltered export, or one institution's (its chain); any other filter picks rows
+        out of the chains (entry dates are not in chain order)."""
+        return not any((self.grant_id, self.category, self.date_from, self.date_to))
+
+    @property
+    def all_chains(self) -> bool:
+        return self.contiguous and self.institution_id is None
 
     def to_dict(self) -> dict:
         return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items() if v is not None}
@@ -96,7 +101,7 @@ def text_columns(dialect: str) -> list[str]:
         date_sql, amount_sql = "to_char(entry_date, 'YYYY-MM-DD')", "amount::text"
     else:  # SQLite keeps dates as ISO text and Numeric as REAL: print the fen exactly
         date_sql, amount_sql = "entry_date", "printf('%.2f', amount)"
-    return ["seq", "entry_type", date_sql, "grant_id", "institution_id", "category", "subject", amount_sql,
+    return ["seq", "chain_seq", "entry_type", date_sql, "grant_id", "institution_id", "category", "subject", amount_sql,
             "ref_type", "ref_id", "reverses_seq", "memo", "prev_hash", "hash"]
 
 

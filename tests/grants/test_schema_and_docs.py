@@ -89,7 +89,7 @@ def test_canonical_ledger_content_is_exactly_sorted_compact_json():
                 "tranche", 1, memo="\u0000\u001f\u2028"),
     ]
     for seq, p in enumerate(postings, start=1):
-        fields = {f: getattr(p, f) for f in CONTENT_FIELDS if f != "seq"}
-        fields.update(seq=seq, amount=f"{p.amount:.2f}", entry_date=p.entry_date.isoformat())
+        fields = {f: getattr(p, f) for f in CONTENT_FIELDS if f not in ("seq", "chain_seq")}
+        fields.update(seq=seq, chain_seq=seq + 100, amount=f"{p.amount:.2f}", entry_date=p.entry_date.isoformat())
         expected = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        assert canonical_content(seq, p) == expected
+        assert canonical_content(seq, p, seq + 100) == expected

@@ -3,6 +3,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
 from grants import ledger
 from grants.models import Category, InstitutionKind
@@ -16,9 +17,17 @@ def post(db, grant, amount, *, subject=None, entry_type="expense", on=date(2025,
                                                    reverses_seq=reverses_seq, memo=memo)])[0]
 
 
+def restart_ledger_seq(db):
+    """PostgreSQL draws the global seq from a sequence, which a rolled-back test does not rewind."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        top = db.session.execute(text("SELECT coalesce(max(seq), 0) FROM ledger_entries")).scalar_one()
+        db.session.execute(text("SELECT setval('ledger_entries_seq', :v, false)"), {"v": top + 1})
+
+
 @pytest.fixture
 def booked(db):
-    """Six entries; sums by subject: equipment 350000.00, operations 1200.40, none 500000.00 + 300000.00."""
+    """Six entries, seq 1 to 6; sums by subject: equipment 350000.00, operations 1200.40, none 500000.00 + 300000.00."""
+    restart_ledger_seq(db)
     uni = InstitutionFactory(name="内蒙古大学", kind=InstitutionKind.UNIVERSITY)
     inst = InstitutionFactory(name="鄂尔多斯煤化工研究院")
     g1 = GrantFactory(institution=uni, code="KJ-A")
@@ -35,3 +44,16 @@ def booked(db):
     ]
     db.session.flush()
     return {"uni": uni, "inst": inst, "grants": (g1, g2, g3), "rows": rows}
+
+
+@pytest.fixture
+def after_midnight(monkeypatch):
+    """Tomorrow, for the checkpoints: today's entries belong to a finished day (only those are checkpointed)."""
+    from datetime import timedelta
+
+    from grants.db import today
+    from reports import checkpoints
+
+    real = today()
+    monkeypatch.setattr(checkpoints, "today", lambda: real + timedelta(days=1))
+    return real

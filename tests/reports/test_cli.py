@@ -21,8 +21,8 @@ def test_the_grants_command_holds_every_packages_commands_under_their_old_names(
         "create-user", "seed-demo",                     # grants
         "sync-policies",                                # compliance
         "import-expenses",                              # budgets
-        "verify-ledger", "checkpoint-ledger", "export-ledger", "verify-export", "run-scheduler",
-        "replay-policy",                                # reports
+        "verify-ledger", "checkpoint-ledger", "ledger-head", "export-ledger", "verify-export", "create-app-role",
+        "run-scheduler", "replay-policy",               # reports
     }
 
 

@@ -11,7 +11,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import select
 
-from grants.db import today
 from grants.ledger import LedgerEntry
 from grants.models import Role, User
 from reports import exports, service
@@ -24,7 +23,7 @@ def ledger_rows(db, **where):
     stmt = select(LedgerEntry).order_by(LedgerEntry.seq)
     for k, v in where.items():
         stmt = stmt.where(getattr(LedgerEntry, k) == v)
-    return [{"seq": e.seq, "entry_type": e.entry_type, "entry_date": e.entry_date, "grant_id": e.grant_id,
+    return [{"seq": e.seq, "chain_seq": e.chain_seq, "entry_type": e.entry_type, "entry_date": e.entry_date, "grant_id": e.grant_id,
              "institution_id": e.institution_id, "category": e.category, "subject": e.subject, "amount": e.amount,
              "ref_type": e.ref_type, "ref_id": e.ref_id, "reverses_seq": e.reverses_seq, "memo": e.memo,
              "prev_hash": e.prev_hash, "hash": e.hash} for e in db.session.scalars(stmt)]
@@ -100,8 +99,12 @@ def test_manifest_names_the_files_sha256_sums_and_chain_ends(booked, db, auditor
     assert m["sums_by_subject"] == [{"subject": None, "rows": 2, "amount": "800000.00"},
                                     {"subject": "equipment", "rows": 1, "amount": "350000.00"},
                                     {"subject": "operations", "rows": 3, "amount": "1200.40"}]
-    assert m["chain"]["first_prev_hash"] == "0" * 64 and m["chain"]["last_hash"] == booked["rows"][-1]["hash"]
-    assert m["chain"]["contiguous"] is True
+    rows = booked["rows"]
+    chains = m["chain"]["chains"]
+    assert [(c["institution_id"], c["rows"], c["first_prev_hash"], c["last_chain_seq"], c["last_hash"]) for c in chains] == [
+        (booked["uni"].id, 2, "0" * 64, 2, rows[1]["hash"]), (booked["inst"].id, 4, "0" * 64, 4, rows[5]["hash"])]
+    assert m["chain"]["contiguous"] is True and m["chain"]["all_chains"] is True
+    assert m["chain"]["merkle_root"] == service.verify_ledger().merkle_root
 
 
 def test_an_export_pinned_to_a_head_ignores_later_postings(booked, db, auditor):
@@ -121,15 +124,15 @@ def test_zip_bundle_carries_file_and_manifest(booked, db, auditor):
     assert manifest["row_count"] == 6
 
 
-def test_cli_export_verifies_on_its_own_and_names_a_tampered_row(booked, db, app, tmp_path):
-    service.record_checkpoints(up_to=today())
+def test_cli_export_verifies_on_its_own_and_names_a_tampered_row(booked, db, app, tmp_path, after_midnight):
+    service.record_checkpoints()
     runner = app.test_cli_runner()
     for fmt in exports.FORMATS:
         out = tmp_path / f"ledger.{fmt}"
         r = runner.invoke(args=["grants", "export-ledger", "--format", fmt, "--out", str(out)])
         assert r.exit_code == 0, r.output
         manifest = json.loads((tmp_path / f"ledger.{fmt}.manifest.json").read_text(encoding="utf-8"))
-        assert manifest["checkpoint"]["seq"] == 6
+        assert manifest["checkpoint"]["seq"] == 6 and len(manifest["checkpoint"]["heads"]) == 2
         assert exports.verify_export(out, manifest) == {"ok": True, "rows": 6, "problems": []}
         assert runner.invoke(args=["grants", "verify-export", str(out), "--against-db"]).exit_code == 0
 
@@ -141,6 +144,20 @@ def test_cli_export_verifies_on_its_own_and_names_a_tampered_row(booked, db, app
     assert not result["ok"] and {"seq": 3, "reason": "row does not hash to its recorded hash (edited)"} in result["problems"]
     bad = runner.invoke(args=["grants", "verify-export", str(csv_path)])
     assert bad.exit_code == 1 and "seq 3" in bad.output
+
+
+def test_one_institutions_export_is_its_whole_chain(booked, db, tmp_path, after_midnight):
+    service.record_checkpoints()
+    flt = exports.scoped_filter(db.session, booked_user(), {"institution_id": booked["inst"].id})
+    m = exports.write_export(db.session, db.session.connection(), "csv", flt, tmp_path / "inst.csv")
+    assert m["chain"]["contiguous"] is True and m["chain"]["all_chains"] is False and m["chain"]["merkle_root"] is None
+    assert [h["institution_id"] for h in m["checkpoint"]["heads"]] == [booked["inst"].id]
+    assert exports.verify_export(tmp_path / "inst.csv", m)["ok"]
+    lines = (tmp_path / "inst.csv").read_bytes().split(b"\n")
+    (tmp_path / "inst.csv").write_bytes(b"\n".join(lines[:2] + lines[3:]))  # a row taken out of the file
+    m["sha256"] = exports.build_manifest(db.session, "csv", flt, [(tmp_path / "inst.csv").read_bytes()])["sha256"]
+    r = exports.verify_export(tmp_path / "inst.csv", m)
+    assert not r["ok"] and "chain_seq 2 absent" in r["problems"][0]["reason"]
 
 
 def test_a_filtered_export_still_verifies_row_by_row(booked, db, tmp_path):

@@ -7,8 +7,8 @@ Create Date: 2026-11-23 16:40:00
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0004_web'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
