@@ -128,6 +128,7 @@ class BudgetGrant:
 class Context:
     duplicate_invoice_of: int | None = None    # id of a stored, non-rejected expense with the same invoice
     duplicate_invoice_row: int | None = None   # or the earlier row of the same import file that claimed it
+    duplicate_invoice_elsewhere: bool = False   # or an expense the caller may not see (another institution's)
     project_member_names: frozenset[str] = frozenset()
     salaried_staff_names: frozenset[str] = frozenset()
 
@@ -683,6 +684,12 @@ def _check_duplicate(rule: Rule, e: ExpenseFacts, g, ctx: Context, policy, text)
                         f"发票 {e.invoice_no} 已在支出 #{other} 中报销，重复报销",
                         f"Invoice {e.invoice_no} was already claimed by expense #{other}: duplicate reimbursement",
                         {"invoice_no": e.invoice_no, "duplicate_of": other})
+    if ctx.duplicate_invoice_elsewhere:
+        # claimed by another institution's expense: say so without naming a record the caller may not see
+        return _finding(rule, rule.severity,
+                        f"发票 {e.invoice_no} 已在别处报销，重复报销",
+                        f"Invoice {e.invoice_no} was already claimed elsewhere: duplicate reimbursement",
+                        {"invoice_no": e.invoice_no, "duplicate_elsewhere": True})
     if row is not None:
         return _finding(rule, rule.severity,
                         f"发票 {e.invoice_no} 已在本次导入第 {row} 行报销，重复报销",

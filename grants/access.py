@@ -77,8 +77,12 @@ def require_bureau(user: User, action: str) -> None:
         raise Forbidden(f"只有财政/科技主管部门可以{action} / only the finance bureau may do this")
 
 
-# The funder's objects (tranches, milestone decisions, races, subsidy terms, equity) are the bureau's.
-require_funder = require_bureau
+def require_funder(user: User, action: str) -> None:
+    """The funder's objects — tranches (their amounts, dates and gates: milestone, race stage), milestones
+    and their decisions, races and selections, subsidy terms, equity — are written by the finance bureau
+    (or the administrator) only. Institution staff read them (their own) and never set the gate that
+    releases their own money (``PATCH …/tranches/{t} {"milestone_id": null}`` is a 403)."""
+    require_bureau(user, action)
 
 
 def require_recorder(user: User) -> None:
@@ -93,8 +97,15 @@ def require_admin(user: User) -> None:
 
 
 def may_submit_expense(user: User) -> bool:
-    """Who books expenses from the web page: the institution's staff and the administrator."""
-    return user.role in (Role.INSTITUTION, Role.ADMIN)
+    """Who books and imports expenses (API, web page, CLI): the institution's own staff — the spender
+    records its spending; the bureau judges it, it does not book it."""
+    return user.role == Role.INSTITUTION and user.institution_id is not None
+
+
+def require_expense_submitter(user: User) -> None:
+    require_writer(user)
+    if not may_submit_expense(user):
+        raise Forbidden("只有项目承担单位可以登记或导入支出 / only the institution's staff book or import expenses")
 
 
 def may_dry_run(user: User) -> bool:

@@ -1,13 +1,59 @@
-"""Marshmallow fields shared by every domain: money that is never rounded silently."""
+"""Marshmallow fields shared by every domain: money that is never rounded silently, and text that is
+checked once, at the boundary, for what no column, CSV or spreadsheet can carry."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from grants.db import CENT
 
-MAX_MONEY = Decimal("10") ** 16
+# The largest amount any one money field accepts: 1,000,000,000,000.00 yuan (一万亿元) exclusive. Far above
+# any grant, and far below what Numeric(18, 2) holds (10^16), so sums of many amounts (a budget line's
+# reservations, a report's totals) have four orders of magnitude of headroom.
+MAX_MONEY = Decimal("10") ** 12
+
+# NUL, the C0 controls except tab, line feed and carriage return, DEL, the C1 controls, and lone
+# surrogates (JSON "\ud800": not storable as UTF-8). openpyxl refuses the C0 ones in a cell; a NUL
+# ends a C string in PostgreSQL.
+CONTROL_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+CONTROL_RE = re.compile(f"[{CONTROL_CHARACTERS}]")
+# the same set as an OpenAPI (ECMA-262) pattern, so a client (or schemathesis) knows what is accepted
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$"
+
+
+def column_length(column) -> int | None:
+    """The declared length of a model's String column (``Institution.name`` → 200), None for Text."""
+    return getattr(getattr(column, "type", None), "length", None)
+
+
+class Text(fields.String):
+    """Text from a client, checked once at the boundary: control characters and NUL are refused with a
+    422 naming the field, and the length is bounded — by the model's column (``Text(Institution.name)``)
+    or by ``max_length`` for an unbounded ``Text`` column.
+
+    ``min_length=1`` makes an empty string an error (required names and titles).
+    """
+
+    def __init__(self, column=None, *, max_length: int | None = None, min_length: int | None = None, **kwargs):
+        max_length = max_length or column_length(column)
+        if max_length is None:
+            raise TypeError("Text needs a bounded column or max_length")
+        validators = list(kwargs.pop("validate", None) or [])
+        validators.insert(0, validate.Length(min_length, max_length))
+        metadata = {"pattern": TEXT_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(validate=validators, metadata=metadata, **kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        bad = CONTROL_RE.search(text)
+        if bad:
+            raise ValidationError(f"含有控制字符 U+{ord(bad.group()):04X}（第 {bad.start() + 1} 个字符）/ "
+                                  f"contains the control character U+{ord(bad.group()):04X} at position "
+                                  f"{bad.start() + 1}")
+        return text
 
 
 class Money(fields.Decimal):
@@ -35,7 +81,7 @@ class Money(fields.Decimal):
         if not amount.is_finite():
             raise ValidationError("金额必须是有限数 / amount must be finite")
         if abs(amount) >= MAX_MONEY:
-            raise ValidationError("金额过大 / amount too large")
+            raise ValidationError("金额过大，须小于 1,000,000,000,000 元 / amount too large: must be below 1,000,000,000,000.00")
         quantized = amount.quantize(CENT)
         if quantized != amount:
             raise ValidationError("金额最多两位小数 / at most two decimal places")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from grants.fields import Money
+from grants.fields import Money, Text
 from grants.models import Category
-from grants.schemas import Choice
+from grants.schemas import LONG_TEXT, Choice
 from reports.exports import FORMATS
 
 
@@ -109,12 +109,12 @@ class RdSpendSchema(Schema):
     institution_id = fields.Int(required=True)
     year = fields.Int(required=True, validate=validate.Range(min=2000, max=2100))
     rd_spend = Money(required=True)
-    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+    note = Text(max_length=LONG_TEXT, load_default="")
     recorded_at = fields.DateTime(dump_only=True)
 
 
 class StBudgetYearSchema(Schema):
     year = fields.Int(dump_only=True)
     amount = Money(required=True)
-    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+    note = Text(max_length=LONG_TEXT, load_default="")
     recorded_at = fields.DateTime(dump_only=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from budgets.expenses import fields as ef
-from budgets.models import ExpenseStatus, Verdict
-from grants.fields import Money
-from grants.schemas import Choice
+from budgets.models import Expense, ExpenseStatus, Verdict
+from grants.fields import Money, Text
+from grants.schemas import LONG_TEXT, Choice
 
 PAYEE_KINDS = ef.BY_NAME["payee_kind"].values
 PAYMENT_METHODS = ef.BY_NAME["payment_method"].values
@@ -35,8 +35,7 @@ def _in_field(f: ef.ExpenseField) -> fields.Field:
                               metadata={**meta, "minimum": 0, "exclusiveMinimum": True, "maximum": 365})
     if f.kind == ef.CHOICE and f.strict:
         return fields.Str(**opts, validate=validate.OneOf(f.values), metadata=meta)
-    length = validate.Length(1 if f.required else None, f.max_length)
-    return fields.Str(**opts, validate=length, metadata=meta)
+    return Text(max_length=f.max_length or LONG_TEXT, min_length=1 if f.required else None, **opts, metadata=meta)
 
 
 def _out_field(f: ef.ExpenseField) -> fields.Field:
@@ -99,15 +98,15 @@ class ExpenseQuerySchema(Schema):
 
 class ExpenseDecisionSchema(Schema):
     approve = fields.Bool(required=True)
-    reason = fields.Str(required=True, validate=validate.Length(1, 2000))
+    reason = Text(max_length=LONG_TEXT, required=True, min_length=1)
 
 
 class ReversalSchema(Schema):
-    reason = fields.Str(required=True, validate=validate.Length(1, 2000))
+    reason = Text(max_length=LONG_TEXT, required=True, min_length=1)
 
 
 class IdempotencyHeaderSchema(Schema):
-    idempotency_key = fields.Str(data_key="Idempotency-Key", load_default=None, validate=validate.Length(1, 128))
+    idempotency_key = Text(Expense.idempotency_key, data_key="Idempotency-Key", load_default=None, min_length=1)
 
 
 class ImportFormSchema(Schema):
