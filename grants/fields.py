@@ -44,7 +44,7 @@ class Text(fields.String):
         validators.insert(0, validate.Length(min_length, max_length))
         metadata = {"pattern": TEXT_PATTERN, **kwargs.pop("metadata", {})}
         super().__init__(validate=validators, metadata=metadata, **kwargs)
-        self.max_length = max_length
+        self.column, self.max_length = column, max_length
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
