@@ -13,6 +13,10 @@ from grants.db import CENT
 # any grant, and far below what Numeric(18, 2) holds (10^16), so sums of many amounts (a budget line's
 # reservations, a report's totals) have four orders of magnitude of headroom.
 MAX_MONEY = Decimal("10") ** 12
+# what a money string looks like: up to 16 integer digits (sums), at most two decimals ("1234.50")
+MONEY_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$"
+# ids are 32-bit integer columns: a larger one in a path is not found (404), in a body or query refused (422)
+MAX_ID = 2**31 - 1
 
 # NUL, the C0 controls except tab, line feed and carriage return, DEL, the C1 controls, and lone
 # surrogates (JSON "\ud800": not storable as UTF-8). openpyxl refuses the C0 ones in a cell; a NUL
@@ -64,7 +68,10 @@ class Money(fields.Decimal):
     """
 
     def __init__(self, *, allow_negative: bool = False, positive: bool = False, **kwargs):
-        kwargs.setdefault("metadata", {}).setdefault("example", "1234.50")
+        meta = kwargs.setdefault("metadata", {})
+        meta.setdefault("example", "1234.50")
+        # documented as what is sent: a string (decimals of ``fields.Decimal`` are strings: ``Api.DECIMAL``)
+        meta.setdefault("pattern", MONEY_PATTERN if allow_negative else MONEY_PATTERN.replace("-?", ""))
         super().__init__(as_string=True, allow_nan=False, **kwargs)
         self.allow_negative = allow_negative
         self.positive = positive
@@ -95,6 +102,16 @@ class Money(fields.Decimal):
         if value is None:
             return None
         return f"{Decimal(value).quantize(CENT):.2f}"
+
+
+class Id(fields.Integer):
+    """A row id given by a client (``grant_id``, ``researcher_id`` …): 1 … 2^31 − 1, the integer column's
+    range — beyond it a 422 naming the field, never a database error."""
+
+    def __init__(self, **kwargs):
+        validators = list(kwargs.pop("validate", None) or [])
+        validators.insert(0, validate.Range(min=1, max=MAX_ID))
+        super().__init__(validate=validators, **kwargs)
 
 
 class Ratio(fields.Decimal):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from grants.fields import Money, Ratio, Text
+from grants.fields import Id, Money, Ratio, Text
 from grants.models import (
     Category,
     EquityInvestment,
@@ -61,7 +61,7 @@ class InstitutionUpdateSchema(_BlankIsNone):
 
 class ResearcherSchema(Schema):
     id = fields.Int(dump_only=True)
-    institution_id = fields.Int(required=True)
+    institution_id = Id(required=True)
     name = Text(Researcher.name, required=True, min_length=1)
     birth_date = fields.Date(required=True)
     title = Text(Researcher.title, load_default=None, allow_none=True)
@@ -86,8 +86,8 @@ class GrantSchema(Schema):
     id = fields.Int(dump_only=True)
     code = Text(Grant.code, required=True, min_length=1)
     title = Text(Grant.title, required=True, min_length=1)
-    institution_id = fields.Int(required=True)
-    pi_id = fields.Int(required=True)
+    institution_id = Id(required=True)
+    pi_id = Id(required=True)
     category = Choice(Category, required=True)
     funding_mode = Choice(FundingMode, required=True)
     management_mode = Choice(ManagementMode, load_default=ManagementMode.STANDARD)
@@ -97,7 +97,7 @@ class GrantSchema(Schema):
     end_date = fields.Date(required=True)
     fund_source = Text(Grant.fund_source, load_default="municipal", min_length=1)
     pure_theory = fields.Bool(load_default=False)
-    race_id = fields.Int(allow_none=True, load_default=None)
+    race_id = Id(allow_none=True, load_default=None)
     status = Choice(GrantStatus, dump_only=True)
 
     @validates_schema
@@ -108,7 +108,7 @@ class GrantSchema(Schema):
 
 class GrantUpdateSchema(Schema):
     title = Text(Grant.title, min_length=1)
-    pi_id = fields.Int()
+    pi_id = Id()
     management_mode = Choice(ManagementMode)
     funding_mode = Choice(FundingMode)
     fiscal_amount = Money()
@@ -117,11 +117,11 @@ class GrantUpdateSchema(Schema):
     end_date = fields.Date()
     fund_source = Text(Grant.fund_source, min_length=1)
     pure_theory = fields.Bool()
-    race_id = fields.Int(allow_none=True)
+    race_id = Id(allow_none=True)
 
 
 class GrantQuerySchema(Schema):
-    institution_id = fields.Int()
+    institution_id = Id()
     category = Choice(Category)
     status = Choice(GrantStatus)
     funding_mode = Choice(FundingMode)
@@ -166,8 +166,8 @@ class TrancheSchema(Schema):
     seq = fields.Int(dump_only=True)
     planned_date = fields.Date(required=True)
     amount = Money(required=True, positive=True)
-    milestone_id = fields.Int(allow_none=True, load_default=None)
-    race_stage_id = fields.Int(allow_none=True, load_default=None)
+    milestone_id = Id(allow_none=True, load_default=None)
+    race_stage_id = Id(allow_none=True, load_default=None)
     status = Choice(TrancheStatus, dump_only=True)
     paid_on = fields.Date(dump_only=True)
 
@@ -175,8 +175,8 @@ class TrancheSchema(Schema):
 class TrancheUpdateSchema(Schema):
     planned_date = fields.Date()
     amount = Money(positive=True)
-    milestone_id = fields.Int(allow_none=True)
-    race_stage_id = fields.Int(allow_none=True)
+    milestone_id = Id(allow_none=True)
+    race_stage_id = Id(allow_none=True)
 
 
 class PaySchema(Schema):
@@ -205,7 +205,7 @@ class RaceOutSchema(Schema):
 
 
 class RaceSelectSchema(Schema):
-    grant_ids = fields.List(fields.Int(), required=True, validate=validate.Length(min=1))
+    grant_ids = fields.List(Id(), required=True, validate=validate.Length(min=1))
     selected_on = fields.Date(load_default=None)
 
 

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from budgets.expenses import fields as ef
 from budgets.models import Expense, ExpenseStatus, Verdict
-from grants.fields import Money, Text
+from grants.fields import Id, Money, Text
 from grants.schemas import LONG_TEXT, Choice
 
 PAYEE_KINDS = ef.BY_NAME["payee_kind"].values
@@ -45,9 +45,9 @@ def _out_field(f: ef.ExpenseField) -> fields.Field:
 
 
 ExpenseInSchema = Schema.from_dict({
-    "grant_id": fields.Int(required=True),
+    "grant_id": Id(required=True),
     **{f.name: _in_field(f) for f in ef.FIELDS},
-    "researcher_id": fields.Int(load_default=None, allow_none=True),
+    "researcher_id": Id(load_default=None, allow_none=True),
 }, name="ExpenseInSchema")
 
 
@@ -87,8 +87,8 @@ ExpenseOutSchema = Schema.from_dict({
 
 
 class ExpenseQuerySchema(Schema):
-    grant_id = fields.Int()
-    institution_id = fields.Int()
+    grant_id = Id()
+    institution_id = Id()
     status = Choice(ExpenseStatus)
     verdict = Choice(Verdict)
     subject = fields.Str()

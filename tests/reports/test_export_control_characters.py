@@ -12,11 +12,11 @@ from reports.exports import ooxml
 from tests.factories import GrantFactory
 from tests.reports.conftest import post
 
-NASTY = "a\u0007b\x00c\x1fd _x0041_ e\tf\ng"
+NASTY = "a\u0007b\x01c\x1fd _x0041_ e\tf\ng"   # no NUL: PostgreSQL text cannot store one at all
 
 
 def test_ooxml_escape_round_trips_any_text():
-    for text in (NASTY, "", "_x", "_x005F_", "plain 中文", "".join(chr(i) for i in range(32))):
+    for text in (NASTY, "nul\x00", "", "_x", "_x005F_", "plain 中文", "".join(chr(i) for i in range(32))):
         assert ooxml.cell_safe(ooxml.escape(text)) and ooxml.unescape(ooxml.escape(text)) == text
 
 
