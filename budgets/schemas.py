@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from budgets.models import AdjustmentStatus, Subject
-from grants.fields import Money, Text
+from grants.fields import Money, Text, Timestamp
 from grants.schemas import LONG_TEXT, Choice
 
 
@@ -40,8 +40,8 @@ class AdjustmentSchema(Schema):
     approver_level = fields.Str(dump_only=True)
     rule_id = fields.Str(dump_only=True)
     decision_reason = fields.Str(dump_only=True)
-    requested_at = fields.DateTime(dump_only=True)
-    decided_at = fields.DateTime(dump_only=True)
+    requested_at = Timestamp(dump_only=True)
+    decided_at = Timestamp(dump_only=True)
 
 
 class DecisionSchema(Schema):

@@ -104,6 +104,18 @@ class Money(fields.Decimal):
         return f"{Decimal(value).quantize(CENT):.2f}"
 
 
+class Timestamp(fields.DateTime):
+    """A moment, always sent with its offset (RFC 3339 ``date-time``): SQLite hands back naive datetimes,
+    which are the application's time zone (``grants.db.TZ``)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            from grants.db import TZ
+
+            value = value.replace(tzinfo=TZ)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class Id(fields.Integer):
     """A row id given by a client (``grant_id``, ``researcher_id`` …): 1 … 2^31 − 1, the integer column's
     range — beyond it a 422 naming the field, never a database error."""

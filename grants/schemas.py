@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from grants.fields import Id, Money, Ratio, Text
+from grants.fields import Id, Money, Ratio, Text, Timestamp
 from grants.models import (
     Category,
     EquityInvestment,
@@ -226,7 +226,7 @@ class SubsidyAssessmentSchema(Schema):
     by_ratio = Money()
     payable = Money()
     explanation = fields.Dict()
-    computed_at = fields.DateTime()
+    computed_at = Timestamp()
     paid_on = fields.Date(allow_none=True)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from grants.fields import MAX_ID, Id, Money, Text
+from grants.fields import MAX_ID, Id, Money, Text, Timestamp
 from grants.models import Category
 from grants.schemas import LONG_TEXT, Choice
 from reports.exports import FORMATS
@@ -51,7 +51,7 @@ class CheckpointSchema(Schema):
     period_end = fields.Date()
     seq = fields.Int()
     hash = fields.Str()
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class CheckpointQuerySchema(Schema):
@@ -110,11 +110,11 @@ class RdSpendSchema(Schema):
     year = fields.Int(required=True, validate=validate.Range(min=2000, max=2100))
     rd_spend = Money(required=True)
     note = Text(max_length=LONG_TEXT, load_default="")
-    recorded_at = fields.DateTime(dump_only=True)
+    recorded_at = Timestamp(dump_only=True)
 
 
 class StBudgetYearSchema(Schema):
     year = fields.Int(dump_only=True)
     amount = Money(required=True)
     note = Text(max_length=LONG_TEXT, load_default="")
-    recorded_at = fields.DateTime(dump_only=True)
+    recorded_at = Timestamp(dump_only=True)

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from budgets.expenses import fields as ef
 from budgets.models import Expense, ExpenseStatus, Verdict
-from grants.fields import Id, Money, Text
+from grants.fields import Id, Money, Text, Timestamp
 from grants.schemas import LONG_TEXT, Choice
 
 PAYEE_KINDS = ef.BY_NAME["payee_kind"].values
@@ -81,8 +81,8 @@ ExpenseOutSchema = Schema.from_dict({
     "subsidy_eligible": fields.Bool(allow_none=True),
     "policy_version_id": fields.Int(allow_none=True),
     "decision_reason": fields.Str(),
-    "submitted_at": fields.DateTime(),
-    "decided_at": fields.DateTime(allow_none=True),
+    "submitted_at": Timestamp(),
+    "decided_at": Timestamp(allow_none=True),
 }, name="ExpenseOutSchema")
 
 
