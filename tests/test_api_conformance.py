@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-EXAMPLES = int(os.environ.get("API_CONFORMANCE_EXAMPLES", "4"))   # per operation and role: ~250 per role
+EXAMPLES = int(os.environ.get("API_CONFORMANCE_EXAMPLES", "3"))   # per operation, role and database: ~200
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ class ExpenseQuerySchema(Schema):
     institution_id = Id()
     status = Choice(ExpenseStatus)
     verdict = Choice(Verdict)
-    subject = fields.Str()
+    subject = Text(Expense.subject)
     date_from = fields.Date()
     date_to = fields.Date()
 
