@@ -3,10 +3,10 @@
 ``grants.auth`` answers *who is calling*; this module answers *what that caller may do*:
 
 - the finance bureau (and the administrator) sees every institution and alone writes the funder's
-  objects (``require_funder``: milestones, tranche payments, races, subsidy terms, equity; also
+  objects (``require_funder``: tranches and their gates, milestones, races, subsidy terms, equity; also
   evaluations, adjustment and expense decisions, the reports' figures);
 - institution staff see and write only their own institution's rows — another's answer 404, as if
-  absent (``scope``, ``visible_to``);
+  absent (``scope``, ``visible_to``) — and alone book and import expenses (``may_submit_expense``);
 - auditors read everything and write nothing, except the read-only dry run of an expense
   (``may_dry_run``). On the API the refusal comes before the request body is read
   (``refuse_read_only_writes``, installed on every API blueprint), and every service refuses again.
