@@ -29,11 +29,17 @@ def seeded(app, db):
     return tokens
 
 
+_LOADED: dict[int, list] = {}
+
+
 def _operations(app):
+    """Every operation of the document, loaded once per app (both roles share it)."""
     import schemathesis
 
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    return [op.ok() for op in schema.get_all_operations()]
+    if id(app) not in _LOADED:
+        schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+        _LOADED[id(app)] = [op.ok() for op in schema.get_all_operations()]
+    return _LOADED[id(app)]
 
 
 @pytest.mark.parametrize("role", ["bureau", "inst_ordos_univ"])
