@@ -4,7 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app grants.app
 
-.PHONY: run test bench install clean
+CHROMIUM_PATH ?= $(shell command -v chromium 2>/dev/null)
+export CHROMIUM_PATH
+
+.PHONY: run test test-setup bench install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +23,11 @@ run: $(VENV)/.installed
 	$(FLASK) grants seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: $(VENV)/.installed
+# chromium, PostgreSQL and the test database: installed/started when run as root, else says what to do
+test-setup:
+	.ci/setup
+
+test: test-setup $(VENV)/.installed
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from budgets.models import AdjustmentStatus, Subject
-from grants.fields import Money
-from grants.schemas import Choice
+from grants.fields import Money, Text, Timestamp
+from grants.schemas import LONG_TEXT, Choice
 
 
 class BudgetLineSchema(Schema):
@@ -17,12 +17,12 @@ class BudgetLineSchema(Schema):
     spent = Money(dump_only=True)
     reserved = Money(dump_only=True)
     available = Money(dump_only=True, allow_negative=True)
-    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+    note = Text(max_length=LONG_TEXT, load_default="")
 
 
 class BudgetLineUpdateSchema(Schema):
     amount = Money()
-    note = fields.Str(validate=validate.Length(max=2000))
+    note = Text(max_length=LONG_TEXT)
 
 
 class BudgetSchema(Schema):
@@ -35,15 +35,15 @@ class AdjustmentSchema(Schema):
     from_subject = Choice(Subject, required=True)
     to_subject = Choice(Subject, required=True)
     amount = Money(required=True, positive=True)
-    reason = fields.Str(load_default="", validate=validate.Length(max=2000))
+    reason = Text(max_length=LONG_TEXT, load_default="")
     status = Choice(AdjustmentStatus, dump_only=True)
     approver_level = fields.Str(dump_only=True)
     rule_id = fields.Str(dump_only=True)
     decision_reason = fields.Str(dump_only=True)
-    requested_at = fields.DateTime(dump_only=True)
-    decided_at = fields.DateTime(dump_only=True)
+    requested_at = Timestamp(dump_only=True)
+    decided_at = Timestamp(dump_only=True)
 
 
 class DecisionSchema(Schema):
     approve = fields.Bool(required=True)
-    reason = fields.Str(load_default="", validate=validate.Length(max=2000))
+    reason = Text(max_length=LONG_TEXT, load_default="")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from grants.fields import Timestamp
+
 
 class PolicyVersionSchema(Schema):
     id = fields.Int()
@@ -14,7 +16,7 @@ class PolicyVersionSchema(Schema):
     status = fields.Str()
     source_file = fields.Str()
     content_hash = fields.Str()
-    loaded_at = fields.DateTime()
+    loaded_at = Timestamp()
 
 
 class PolicyVersionDetailSchema(PolicyVersionSchema):

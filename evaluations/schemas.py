@@ -1,10 +1,11 @@
 """Schemas of evaluations."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from evaluations.models import EvaluationKind, EvaluationStatus
-from grants.schemas import Choice
+from grants.fields import Text
+from grants.schemas import LONG_TEXT, Choice
 
 
 class EvaluationSchema(Schema):
@@ -19,7 +20,7 @@ class EvaluationSchema(Schema):
 
 class EvaluationResultSchema(Schema):
     status = Choice(EvaluationStatus, required=True)
-    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+    note = Text(max_length=LONG_TEXT, load_default="")
     decided_on = fields.Date(load_default=None)
 
 

@@ -3,10 +3,10 @@
 ``grants.auth`` answers *who is calling*; this module answers *what that caller may do*:
 
 - the finance bureau (and the administrator) sees every institution and alone writes the funder's
-  objects (``require_funder``: milestones, tranche payments, races, subsidy terms, equity; also
+  objects (``require_funder``: tranches and their gates, milestones, races, subsidy terms, equity; also
   evaluations, adjustment and expense decisions, the reports' figures);
 - institution staff see and write only their own institution's rows — another's answer 404, as if
-  absent (``scope``, ``visible_to``);
+  absent (``scope``, ``visible_to``) — and alone book and import expenses (``may_submit_expense``);
 - auditors read everything and write nothing, except the read-only dry run of an expense
   (``may_dry_run``). On the API the refusal comes before the request body is read
   (``refuse_read_only_writes``, installed on every API blueprint), and every service refuses again.
@@ -82,8 +82,12 @@ def require_bureau(user: User, action: str) -> None:
         raise Forbidden(f"只有财政/科技主管部门可以{action} / only the finance bureau may do this")
 
 
-# The funder's objects (tranches, milestone decisions, races, subsidy terms, equity) are the bureau's.
-require_funder = require_bureau
+def require_funder(user: User, action: str) -> None:
+    """The funder's objects — tranches (their amounts, dates and gates: milestone, race stage), milestones
+    and their decisions, races and selections, subsidy terms, equity — are written by the finance bureau
+    (or the administrator) only. Institution staff read them (their own) and never set the gate that
+    releases their own money (``PATCH …/tranches/{t} {"milestone_id": null}`` is a 403)."""
+    require_bureau(user, action)
 
 
 def require_recorder(user: User) -> None:
@@ -98,8 +102,15 @@ def require_admin(user: User) -> None:
 
 
 def may_submit_expense(user: User) -> bool:
-    """Who books expenses from the web page: the institution's staff and the administrator."""
-    return user.role in (Role.INSTITUTION, Role.ADMIN)
+    """Who books and imports expenses (API, web page, CLI): the institution's own staff — the spender
+    records its spending; the bureau judges it, it does not book it."""
+    return user.role == Role.INSTITUTION and user.institution_id is not None
+
+
+def require_expense_submitter(user: User) -> None:
+    require_writer(user)
+    if not may_submit_expense(user):
+        raise Forbidden("只有项目承担单位可以登记或导入支出 / only the institution's staff book or import expenses")
 
 
 def may_dry_run(user: User) -> bool:

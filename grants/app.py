@@ -12,11 +12,18 @@ from grants.extensions import api, babel, csrf, db, login_manager, migrate
 
 
 class BoundedInt(IntegerConverter):
-    """``<int:…>`` path parts fit a 64-bit column: a larger id is simply not found (404), never a 500."""
+    """``<int:…>`` path parts fit the 32-bit id columns: a larger id is simply not found (404), never a 422
+    or a 500 from the database."""
 
     def __init__(self, map, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        from grants.fields import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, **kwargs)
+
+
+def _bounded_int_schema(converter) -> dict:
+    return {"type": "integer", "minimum": 0, "maximum": converter.max}
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -55,6 +62,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "web.login"
     _offline_api_docs(app)
     api.init_app(app)
+    _document_as_sent()
+
+
+def _document_as_sent() -> None:
+    """The OpenAPI document says what the answers carry: decimals (money, ratios, shares) are strings, ids in
+    paths are 32-bit."""
+    from marshmallow import fields
+
+    api.register_field(fields.Decimal, "string", None)
+    api.register_converter(BoundedInt, _bounded_int_schema)
 
 
 def _migrations_dir():

@@ -122,6 +122,7 @@ def create_tranche(grant_id: int, data: dict, user: User) -> Tranche:
     with unit_of_work() as s:
         grant = get_grant(grant_id, user, for_update=True)
         require_writer_of(user, grant.institution_id)
+        require_funder(user, "安排拨款")
         _validate_tranche(grant, data["amount"], data.get("milestone_id"), data.get("race_stage_id"))
         seq = s.execute(select(func.coalesce(func.max(Tranche.seq), 0)).where(Tranche.grant_id == grant.id)).scalar_one()
         t = Tranche(grant_id=grant.id, seq=seq + 1, **data)
@@ -134,6 +135,7 @@ def update_tranche(grant_id: int, tranche_id: int, data: dict, user: User) -> Tr
         t = _grant_child(Tranche, tranche_id, grant_id, user)
         grant = get_grant(grant_id, user, for_update=True)
         require_writer_of(user, grant.institution_id)
+        require_funder(user, "修改拨款安排")
         if t.status == TrancheStatus.PAID:
             raise Conflict("已拨付的款项不能修改 / a paid tranche cannot change")
         merged = {"amount": t.amount, "milestone_id": t.milestone_id, "race_stage_id": t.race_stage_id, **data}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify, request
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from werkzeug.exceptions import HTTPException
 
@@ -62,6 +62,20 @@ class GateClosed(Conflict):
     """A tranche whose milestone / race stage / acceptance gate is not open yet."""
 
     code = "gate_closed"
+
+
+class ErrorSchema(Schema):
+    """Every error answer (documented as the API's default response)."""
+
+    class Meta:
+        unknown = "include"
+
+    code = fields.Str(required=True, metadata={"description": "machine-readable: validation_error, not_found, "
+                                                              "forbidden, conflict, gate_closed, …",
+                                               "example": "validation_error"})
+    message = fields.Str(required=True, metadata={"description": "中文 / English"})
+    errors = fields.Dict(keys=fields.Str(), required=True,
+                         metadata={"description": "field → messages (may nest for lists and rows)"})
 
 
 def error_body(code: str, message: str, errors: dict | None = None, **extra) -> dict:

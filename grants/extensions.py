@@ -2,11 +2,26 @@
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_smorest import Api
+from flask_smorest import Api as _SmorestApi
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from grants.db import Base
+
+
+
+class Api(_SmorestApi):
+    """flask-smorest, documenting what the API really sends: the error body of ``grants.errors`` and the
+    ``X-Pagination`` header as the JSON text it is."""
+
+    from grants.errors import ErrorSchema as ERROR_SCHEMA
+
+    def _register_pagination_header(self):
+        self.spec.components.header("PAGINATION", {
+            "description": "JSON text: {total, total_pages, first_page, last_page, page, previous_page, next_page}",
+            "schema": {"type": "string", "example": '{"total": 1, "total_pages": 1, "first_page": 1, '
+                                                    '"last_page": 1, "page": 1}'}}, lazy=True)
+
 
 db = SQLAlchemy(model_class=Base, session_options={"join_transaction_mode": "create_savepoint"})
 migrate = Migrate()

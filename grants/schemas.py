@@ -3,9 +3,17 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from grants.fields import Money, Ratio
+from grants.fields import Id, Money, Ratio, Text, Timestamp
 from grants.models import (
     Category,
+    EquityInvestment,
+    Grant,
+    Institution,
+    Milestone,
+    Race,
+    RaceStage,
+    Researcher,
+    SubsidyTerms,
     EquityEventKind,
     FundingMode,
     GrantStatus,
@@ -15,6 +23,9 @@ from grants.models import (
     Role,
     TrancheStatus,
 )
+
+
+LONG_TEXT = 2000   # the most a free-text note, reason or description (an unbounded Text column) takes
 
 
 def Choice(enum_cls, **kw):
@@ -35,32 +46,32 @@ class _BlankIsNone(Schema):
 
 class InstitutionSchema(_BlankIsNone):
     id = fields.Int(dump_only=True)
-    name = fields.Str(required=True, validate=validate.Length(1, 200))
+    name = Text(Institution.name, required=True, min_length=1)
     kind = Choice(InstitutionKind, required=True)
-    credit_code = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=32))
-    region = fields.Str(load_default="鄂尔多斯市", validate=validate.Length(max=64))
+    credit_code = Text(Institution.credit_code, load_default=None, allow_none=True)
+    region = Text(Institution.region, load_default="鄂尔多斯市")
 
 
 class InstitutionUpdateSchema(_BlankIsNone):
-    name = fields.Str(validate=validate.Length(1, 200))
+    name = Text(Institution.name, min_length=1)
     kind = Choice(InstitutionKind)
-    credit_code = fields.Str(allow_none=True, validate=validate.Length(max=32))
-    region = fields.Str(validate=validate.Length(max=64))
+    credit_code = Text(Institution.credit_code, allow_none=True)
+    region = Text(Institution.region)
 
 
 class ResearcherSchema(Schema):
     id = fields.Int(dump_only=True)
-    institution_id = fields.Int(required=True)
-    name = fields.Str(required=True, validate=validate.Length(1, 100))
+    institution_id = Id(required=True)
+    name = Text(Researcher.name, required=True, min_length=1)
     birth_date = fields.Date(required=True)
-    title = fields.Str(load_default=None, validate=validate.Length(max=50))
+    title = Text(Researcher.title, load_default=None, allow_none=True)
     salaried = fields.Bool(load_default=True)
 
 
 class ResearcherUpdateSchema(Schema):
-    name = fields.Str(validate=validate.Length(1, 100))
+    name = Text(Researcher.name, min_length=1)
     birth_date = fields.Date()
-    title = fields.Str(allow_none=True, validate=validate.Length(max=50))
+    title = Text(Researcher.title, allow_none=True)
     salaried = fields.Bool()
 
 
@@ -73,10 +84,10 @@ class UserSchema(Schema):
 
 class GrantSchema(Schema):
     id = fields.Int(dump_only=True)
-    code = fields.Str(required=True, validate=validate.Length(1, 50))
-    title = fields.Str(required=True, validate=validate.Length(1, 300))
-    institution_id = fields.Int(required=True)
-    pi_id = fields.Int(required=True)
+    code = Text(Grant.code, required=True, min_length=1)
+    title = Text(Grant.title, required=True, min_length=1)
+    institution_id = Id(required=True)
+    pi_id = Id(required=True)
     category = Choice(Category, required=True)
     funding_mode = Choice(FundingMode, required=True)
     management_mode = Choice(ManagementMode, load_default=ManagementMode.STANDARD)
@@ -84,9 +95,9 @@ class GrantSchema(Schema):
     self_raised_amount = Money(load_default=None)
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
-    fund_source = fields.Str(load_default="municipal", validate=validate.Length(1, 64))
+    fund_source = Text(Grant.fund_source, load_default="municipal", min_length=1)
     pure_theory = fields.Bool(load_default=False)
-    race_id = fields.Int(allow_none=True, load_default=None)
+    race_id = Id(allow_none=True, load_default=None)
     status = Choice(GrantStatus, dump_only=True)
 
     @validates_schema
@@ -96,31 +107,31 @@ class GrantSchema(Schema):
 
 
 class GrantUpdateSchema(Schema):
-    title = fields.Str(validate=validate.Length(1, 300))
-    pi_id = fields.Int()
+    title = Text(Grant.title, min_length=1)
+    pi_id = Id()
     management_mode = Choice(ManagementMode)
     funding_mode = Choice(FundingMode)
     fiscal_amount = Money()
     self_raised_amount = Money()
     start_date = fields.Date()
     end_date = fields.Date()
-    fund_source = fields.Str(validate=validate.Length(1, 64))
+    fund_source = Text(Grant.fund_source, min_length=1)
     pure_theory = fields.Bool()
-    race_id = fields.Int(allow_none=True)
+    race_id = Id(allow_none=True)
 
 
 class GrantQuerySchema(Schema):
-    institution_id = fields.Int()
+    institution_id = Id()
     category = Choice(Category)
     status = Choice(GrantStatus)
     funding_mode = Choice(FundingMode)
     start_from = fields.Date(metadata={"description": "grants whose period ends on or after this date"})
     start_to = fields.Date(metadata={"description": "grants whose period starts on or before this date"})
-    q = fields.Str(metadata={"description": "code or title contains"})
+    q = Text(Grant.title, metadata={"description": "code or title contains"})
 
 
 class TransitionSchema(Schema):
-    reason = fields.Str(load_default="", validate=validate.Length(max=2000))
+    reason = Text(max_length=LONG_TEXT, load_default="")
 
 
 class TransitionResultSchema(Schema):
@@ -131,7 +142,7 @@ class TransitionResultSchema(Schema):
 class MilestoneSchema(Schema):
     id = fields.Int(dump_only=True)
     grant_id = fields.Int(dump_only=True)
-    title = fields.Str(required=True, validate=validate.Length(1, 200))
+    title = Text(Milestone.title, required=True, min_length=1)
     due_date = fields.Date(required=True)
     status = Choice(MilestoneStatus, dump_only=True)
     decided_on = fields.Date(dump_only=True)
@@ -139,14 +150,14 @@ class MilestoneSchema(Schema):
 
 
 class MilestoneUpdateSchema(Schema):
-    title = fields.Str(validate=validate.Length(1, 200))
+    title = Text(Milestone.title, min_length=1)
     due_date = fields.Date()
 
 
 class MilestoneDecisionSchema(Schema):
     accepted = fields.Bool(required=True)
     decided_on = fields.Date(load_default=None)
-    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+    note = Text(max_length=LONG_TEXT, load_default="")
 
 
 class TrancheSchema(Schema):
@@ -155,8 +166,8 @@ class TrancheSchema(Schema):
     seq = fields.Int(dump_only=True)
     planned_date = fields.Date(required=True)
     amount = Money(required=True, positive=True)
-    milestone_id = fields.Int(allow_none=True, load_default=None)
-    race_stage_id = fields.Int(allow_none=True, load_default=None)
+    milestone_id = Id(allow_none=True, load_default=None)
+    race_stage_id = Id(allow_none=True, load_default=None)
     status = Choice(TrancheStatus, dump_only=True)
     paid_on = fields.Date(dump_only=True)
 
@@ -164,8 +175,8 @@ class TrancheSchema(Schema):
 class TrancheUpdateSchema(Schema):
     planned_date = fields.Date()
     amount = Money(positive=True)
-    milestone_id = fields.Int(allow_none=True)
-    race_stage_id = fields.Int(allow_none=True)
+    milestone_id = Id(allow_none=True)
+    race_stage_id = Id(allow_none=True)
 
 
 class PaySchema(Schema):
@@ -174,8 +185,8 @@ class PaySchema(Schema):
 
 class RaceSchema(Schema):
     id = fields.Int(dump_only=True)
-    title = fields.Str(required=True, validate=validate.Length(1, 200))
-    stages = fields.List(fields.Str(validate=validate.Length(max=200)), load_only=True, required=True,
+    title = Text(Race.title, required=True, min_length=1)
+    stages = fields.List(Text(RaceStage.title), load_only=True, required=True,
                          validate=validate.Length(min=1, max=10))
 
 
@@ -194,7 +205,7 @@ class RaceOutSchema(Schema):
 
 
 class RaceSelectSchema(Schema):
-    grant_ids = fields.List(fields.Int(), required=True, validate=validate.Length(min=1))
+    grant_ids = fields.List(Id(), required=True, validate=validate.Length(min=1))
     selected_on = fields.Date(load_default=None)
 
 
@@ -203,7 +214,7 @@ class SubsidyTermsSchema(Schema):
     grant_id = fields.Int(dump_only=True)
     ratio_cap = Ratio(required=True)
     absolute_cap = Money(required=True)
-    programme = fields.Str(load_default="", validate=validate.Length(max=200))
+    programme = Text(SubsidyTerms.programme, load_default="")
 
 
 class SubsidyAssessmentSchema(Schema):
@@ -215,16 +226,16 @@ class SubsidyAssessmentSchema(Schema):
     by_ratio = Money()
     payable = Money()
     explanation = fields.Dict()
-    computed_at = fields.DateTime()
+    computed_at = Timestamp()
     paid_on = fields.Date(allow_none=True)
 
 
 class EquityInvestmentSchema(Schema):
     id = fields.Int(dump_only=True)
     grant_id = fields.Int(dump_only=True)
-    investee_name = fields.Str(required=True, validate=validate.Length(1, 200))
-    investee_credit_code = fields.Str(load_default=None, validate=validate.Length(max=32))
-    holder = fields.Str(load_default="", validate=validate.Length(max=200))
+    investee_name = Text(EquityInvestment.investee_name, required=True, min_length=1)
+    investee_credit_code = Text(EquityInvestment.investee_credit_code, load_default=None, allow_none=True)
+    holder = Text(EquityInvestment.holder, load_default="")
     amount = Money(required=True, positive=True)
     pre_money_valuation = Money(required=True, positive=True)
     invested_on = fields.Date(required=True)
@@ -234,9 +245,9 @@ class EquityInvestmentSchema(Schema):
 
 
 class EquityInvestmentUpdateSchema(Schema):
-    investee_name = fields.Str(validate=validate.Length(1, 200))
-    investee_credit_code = fields.Str(allow_none=True, validate=validate.Length(max=32))
-    holder = fields.Str(validate=validate.Length(max=200))
+    investee_name = Text(EquityInvestment.investee_name, min_length=1)
+    investee_credit_code = Text(EquityInvestment.investee_credit_code, allow_none=True)
+    holder = Text(EquityInvestment.holder)
     lock_up_end = fields.Date(allow_none=True)
     conditions = fields.Dict()
 
@@ -250,7 +261,7 @@ class EquityEventSchema(Schema):
     pre_money_valuation = Money(load_default=None, positive=True)
     fraction_sold = Ratio(places=10, load_default=None)
     proceeds = Money(load_default=None)
-    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+    note = Text(max_length=LONG_TEXT, load_default="")
     shareholding_after = fields.Decimal(as_string=True, dump_only=True)
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from grants.fields import Money
+from grants.fields import MAX_ID, Id, Money, Text, Timestamp
 from grants.models import Category
-from grants.schemas import Choice
+from grants.schemas import LONG_TEXT, Choice
 from reports.exports import FORMATS
 
 
@@ -72,7 +72,7 @@ class CheckpointSchema(Schema):
     seq = fields.Int()
     chains = fields.Int()
     merkle_root = fields.Str()
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class LatestCheckpointSchema(Schema):
@@ -102,10 +102,10 @@ class CheckpointRunSchema(Schema):
 
 class ExportQuerySchema(_Period):
     format = fields.Str(load_default="csv", validate=validate.OneOf(FORMATS))
-    grant_id = fields.Int(load_default=None)
-    institution_id = fields.Int(load_default=None)
+    grant_id = Id(load_default=None)
+    institution_id = Id(load_default=None)
     category = Choice(Category, load_default=None)
-    seq_to = fields.Int(load_default=None, validate=validate.Range(min=0),
+    seq_to = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_ID),
                         metadata={"description": "pin the export to this chain head (default: the head now)"})
     bundle = fields.Str(load_default=None, validate=validate.OneOf(["zip"]),
                         metadata={"description": "zip: the file and manifest.json in one zip"})
@@ -137,22 +137,22 @@ class ReportQuerySchema(_Period):
 
 
 class ReplayQuerySchema(_Period):
-    version_id = fields.Int(required=True, metadata={"description": "the (draft) policy version to replay"})
+    version_id = Id(required=True, metadata={"description": "the (draft) policy version to replay"})
     format = fields.Str(load_default="json", validate=validate.OneOf(["json", "xlsx"]))
     changed_only = fields.Bool(load_default=True)
 
 
 class RdSpendSchema(Schema):
     id = fields.Int(dump_only=True)
-    institution_id = fields.Int(required=True)
+    institution_id = Id(required=True)
     year = fields.Int(required=True, validate=validate.Range(min=2000, max=2100))
     rd_spend = Money(required=True)
-    note = fields.Str(load_default="", validate=validate.Length(max=2000))
-    recorded_at = fields.DateTime(dump_only=True)
+    note = Text(max_length=LONG_TEXT, load_default="")
+    recorded_at = Timestamp(dump_only=True)
 
 
 class StBudgetYearSchema(Schema):
     year = fields.Int(dump_only=True)
     amount = Money(required=True)
-    note = fields.Str(load_default="", validate=validate.Length(max=2000))
-    recorded_at = fields.DateTime(dump_only=True)
+    note = Text(max_length=LONG_TEXT, load_default="")
+    recorded_at = Timestamp(dump_only=True)

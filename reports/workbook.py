@@ -6,6 +6,8 @@ import json
 import re
 from decimal import Decimal
 
+from reports.exports import ooxml
+
 _MONEY = re.compile(r"-?\d+\.\d{2}")
 
 
@@ -14,9 +16,11 @@ def _cell_value(v):
     if isinstance(v, str) and _MONEY.fullmatch(v):
         return Decimal(v), "0.00"
     if isinstance(v, (list, tuple)):
-        return ", ".join(str(x) for x in v), None
+        return ooxml.escape(", ".join(str(x) for x in v)), None
     if isinstance(v, dict):
-        return json.dumps(v, ensure_ascii=False), None
+        return ooxml.escape(json.dumps(v, ensure_ascii=False)), None
+    if isinstance(v, str):
+        return ooxml.escape(v), None
     return v, None
 
 

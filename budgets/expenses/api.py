@@ -89,7 +89,9 @@ class ExpenseImport(MethodView):
     @blp.arguments(sc.ImportFormSchema, location="query")
     @blp.arguments(sc.ImportFileSchema, location="files")
     @blp.response(200, sc.ImportReportSchema)
-    @blp.alt_response(422, schema=sc.ImportReportSchema, description="malformed rows: nothing booked")
+    @blp.alt_response(422, schema={"anyOf": [{"$ref": "#/components/schemas/ImportReport"},
+                                             {"$ref": "#/components/schemas/Error"}]},
+                      description="malformed rows: nothing booked (the report); or a file that cannot be read (an error)")
     def post(self, query, files):
         """批量导入 / import expenses from CSV or XLSX (Chinese or English headers); every row judged"""
         upload = files["file"]

@@ -25,7 +25,7 @@ from budgets.expenses import service
 from budgets.models import Expense, ExpenseStatus, Verdict
 from compliance import policy as policy_store
 from grants import ledger
-from grants.access import require_writer, scope
+from grants.access import require_expense_submitter, scope
 from grants.db import CENT, bulk_insert, now, unit_of_work
 from grants.errors import Invalid
 from grants.extensions import db
@@ -167,7 +167,7 @@ CHUNK = 10_000  # rows judged and written at a time, inside the one transaction:
 def import_expenses(content: bytes, filename: str, user: User, *, partial: bool = False,
                     progress: Callable[[int], None] | None = None) -> dict:
     """Validate every row, then judge and book the valid ones in one transaction; return the report."""
-    require_writer(user)
+    require_expense_submitter(user)
     file_hash = hashlib.sha256(content).hexdigest()
     parsed = list(parse_rows(read_table(content, filename)))
     report = [{"row": n, "errors": err, "expense_id": None, "verdict": None, "status": None, "rule_ids": [],
@@ -191,6 +191,10 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
             rows, booked = batch.judge(parsed[start:start + CHUNK], report[start:start + CHUNK], result)
             batch.store(rows, booked)
             result["booked"] += len(rows)
+        if result["invalid"] and not partial:   # a row the books could not hold (judge names it)
+            s.rollback()
+            result["booked"] = 0
+            return result
         result["by_verdict"] = dict(batch.counts)
         result["committed"] = True
     if progress:
@@ -208,7 +212,8 @@ class _Batch:
         self.by_id = {g.id: g for g in grants.values()}
         self.done = set(s.scalars(select(Expense.import_key).where(Expense.import_key.like(f"{file_hash}:%"))))
         self.states = {g.id: service.load_grant_state(g, lock=True) for g in sorted(grants.values(), key=lambda g: g.id)}
-        self.stored_invoices = service.invoices_on_file({d["invoice_no"] for _, d, _ in parsed if d and d.get("invoice_no")})
+        self.stored_invoices = service.invoices_on_file({d["invoice_no"] for _, d, _ in parsed if d and d.get("invoice_no")},
+                                                       user)
         self.file_invoices: dict[str, int] = {}   # invoice → earlier row of this file
         self.pick_version = policy_store.active_versions_picker(s)
         self.policies: dict[date, tuple] = {}
@@ -234,6 +239,11 @@ class _Batch:
                 self.policies[when] = (v, policy_store.policy_for(v) if v else None)
             version, policy = self.policies[when]
             facts = service.expense_facts(data)
+            problem = state.amount_problem(facts.subject, facts.amount)
+            if problem:
+                rep["errors"] = {"amount": [problem]}
+                result["invalid"] += 1
+                continue
             inv = facts.invoice_no
             judgement = service.judge_expense(facts, state, policy, self.stored_invoices.get(inv) if inv else None,
                                               duplicate_row=self.file_invoices.get(inv) if inv else None)

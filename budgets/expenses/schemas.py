@@ -4,9 +4,9 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from budgets.expenses import fields as ef
-from budgets.models import ExpenseStatus, Verdict
-from grants.fields import Money
-from grants.schemas import Choice
+from budgets.models import Expense, ExpenseStatus, Verdict
+from grants.fields import Id, Money, Text, Timestamp
+from grants.schemas import LONG_TEXT, Choice
 
 PAYEE_KINDS = ef.BY_NAME["payee_kind"].values
 PAYMENT_METHODS = ef.BY_NAME["payment_method"].values
@@ -35,8 +35,7 @@ def _in_field(f: ef.ExpenseField) -> fields.Field:
                               metadata={**meta, "minimum": 0, "exclusiveMinimum": True, "maximum": 365})
     if f.kind == ef.CHOICE and f.strict:
         return fields.Str(**opts, validate=validate.OneOf(f.values), metadata=meta)
-    length = validate.Length(1 if f.required else None, f.max_length)
-    return fields.Str(**opts, validate=length, metadata=meta)
+    return Text(max_length=f.max_length or LONG_TEXT, min_length=1 if f.required else None, **opts, metadata=meta)
 
 
 def _out_field(f: ef.ExpenseField) -> fields.Field:
@@ -46,9 +45,9 @@ def _out_field(f: ef.ExpenseField) -> fields.Field:
 
 
 ExpenseInSchema = Schema.from_dict({
-    "grant_id": fields.Int(required=True),
+    "grant_id": Id(required=True),
     **{f.name: _in_field(f) for f in ef.FIELDS},
-    "researcher_id": fields.Int(load_default=None, allow_none=True),
+    "researcher_id": Id(load_default=None, allow_none=True),
 }, name="ExpenseInSchema")
 
 
@@ -82,32 +81,32 @@ ExpenseOutSchema = Schema.from_dict({
     "subsidy_eligible": fields.Bool(allow_none=True),
     "policy_version_id": fields.Int(allow_none=True),
     "decision_reason": fields.Str(),
-    "submitted_at": fields.DateTime(),
-    "decided_at": fields.DateTime(allow_none=True),
+    "submitted_at": Timestamp(),
+    "decided_at": Timestamp(allow_none=True),
 }, name="ExpenseOutSchema")
 
 
 class ExpenseQuerySchema(Schema):
-    grant_id = fields.Int()
-    institution_id = fields.Int()
+    grant_id = Id()
+    institution_id = Id()
     status = Choice(ExpenseStatus)
     verdict = Choice(Verdict)
-    subject = fields.Str()
+    subject = Text(Expense.subject)
     date_from = fields.Date()
     date_to = fields.Date()
 
 
 class ExpenseDecisionSchema(Schema):
     approve = fields.Bool(required=True)
-    reason = fields.Str(required=True, validate=validate.Length(1, 2000))
+    reason = Text(max_length=LONG_TEXT, required=True, min_length=1)
 
 
 class ReversalSchema(Schema):
-    reason = fields.Str(required=True, validate=validate.Length(1, 2000))
+    reason = Text(max_length=LONG_TEXT, required=True, min_length=1)
 
 
 class IdempotencyHeaderSchema(Schema):
-    idempotency_key = fields.Str(data_key="Idempotency-Key", load_default=None, validate=validate.Length(1, 128))
+    idempotency_key = Text(Expense.idempotency_key, data_key="Idempotency-Key", load_default=None, min_length=1)
 
 
 class ImportFormSchema(Schema):

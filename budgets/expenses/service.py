@@ -20,7 +20,7 @@ from compliance import rules
 from compliance.models import PolicyVersion
 from compliance.service import policy_version_on
 from grants import ledger
-from grants.access import is_bureau, require_writer, scope, visible_to
+from grants.access import confined_to, is_bureau, require_expense_submitter, scope, visible_to
 from grants.db import now, today, unit_of_work
 from grants.errors import BudgetExceeded, Conflict, Forbidden, Invalid, NotFound
 from grants.disbursement import disbursed_total
@@ -29,6 +29,7 @@ from grants.models import Category, EquityInvestment, Grant, Institution, Resear
 from grants.registry import get_grant
 
 EXPENSE_FIELDS = ef.NAMES
+BOOKS_LIMIT = Decimal("9999999999999999.99")   # the most a Numeric(18, 2) column holds
 POSTABLE = (Verdict.ALLOW.value, Verdict.WARN.value)
 
 
@@ -85,21 +86,44 @@ class GrantState:
             fiscal_amount=g.fiscal_amount, disbursed=self.disbursed, spent_total=spent_total, lines=lf,
             equity_conditions=self.equity_conditions)
 
-    def context(self, duplicate_of: int | None, duplicate_row: int | None = None) -> rules.Context:
+    def context(self, duplicate_of: "int | Elsewhere | None", duplicate_row: int | None = None) -> rules.Context:
         key = (duplicate_of, duplicate_row)
         ctx = self._context.get(key)
         if ctx is None:
+            elsewhere = isinstance(duplicate_of, Elsewhere)
             ctx = self._context[key] = rules.Context(
-                duplicate_invoice_of=duplicate_of, duplicate_invoice_row=duplicate_row,
+                duplicate_invoice_of=None if elsewhere else duplicate_of, duplicate_invoice_row=duplicate_row,
+                duplicate_invoice_elsewhere=elsewhere,
                 project_member_names=self.member_names,
                 salaried_staff_names=self.salaried_names)
         return ctx
+
+    def amount_problem(self, subject: str | None, amount: Decimal) -> str | None:
+        """Why no verdict could make this amount bookable on this grant, or None.
+
+        A grant with a budget never spends more than its fiscal amount (its budget equals it), so a larger
+        expense is refused rather than queued; and a budget line's spent + reserved must fit its
+        Numeric(18, 2) column, so reservations can never overflow it. A 先立项后补助 grant is self-funded
+        (no budget lines): only the per-field cap applies.
+        """
+        g = self.grant
+        if g.category == Category.POST_SUBSIDY:
+            return None
+        if amount > g.fiscal_amount:
+            return (f"金额 {amount:.2f} 元超过课题财政资金 {g.fiscal_amount:.2f} 元 / amount {amount:.2f} exceeds the "
+                    f"grant's fiscal amount {g.fiscal_amount:.2f}")
+        line = self.lines.get(subject or "")
+        if line is not None and line.spent + line.reserved + amount > BOOKS_LIMIT:
+            return "该科目已支出与待审金额合计过大 / spent and pending on this budget line would exceed what the books hold"
+        return None
 
     def book(self, subject: str, *, spent: Decimal = Decimal(0), reserved: Decimal = Decimal(0)) -> None:
         """Move money on a budget line (if the grant has that line) and keep the cached facts in step."""
         line = self.lines.get(subject)
         if line is None or self.grant.category == Category.POST_SUBSIDY:
             return
+        if line.spent + spent + line.reserved + reserved > BOOKS_LIMIT:  # amount_problem refuses this first
+            raise Invalid("金额超出账簿容量 / amount beyond what the books hold", {"amount": ["too large"]})
         line.spent += spent
         line.reserved += reserved
         if self._facts is not None:
@@ -144,25 +168,46 @@ def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
                       frozenset([pi_name]), frozenset(salaried))
 
 
-def invoices_on_file(invoices: set[str]) -> dict[str, int]:
-    """Invoice number → id of a stored, non-rejected expense that already claimed it."""
-    found: dict[str, int] = {}
+class Elsewhere:
+    """An invoice already claimed by an expense the caller may not see (another institution's): the
+    finding says "elsewhere" and never names that record."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ELSEWHERE"
+
+
+ELSEWHERE = Elsewhere()
+
+
+def invoices_on_file(invoices: set[str], user: User | None = None) -> dict[str, "int | Elsewhere"]:
+    """Invoice number → id of a stored, non-rejected expense that already claimed it — or ``ELSEWHERE``
+    when that expense is not the caller's to see (institution staff, another institution's expense)."""
+    found: dict[str, int | Elsewhere] = {}
     numbers = sorted(invoices)
+    own = confined_to(user) if user is not None else None
     for i in range(0, len(numbers), 500):
-        for no, eid in db.session.execute(select(Expense.invoice_no, Expense.id).where(
-                Expense.invoice_no.in_(numbers[i:i + 500]), Expense.status != ExpenseStatus.REJECTED)):
-            found.setdefault(no, eid)
+        for no, eid, inst in db.session.execute(
+                select(Expense.invoice_no, Expense.id, Expense.institution_id).where(
+                    Expense.invoice_no.in_(numbers[i:i + 500]), Expense.status != ExpenseStatus.REJECTED)
+                .order_by(Expense.id)):
+            if own is None or inst == own:
+                if not isinstance(found.get(no), int):   # the first visible claim wins over "elsewhere"
+                    found[no] = eid
+            else:
+                found.setdefault(no, ELSEWHERE)
     return found
 
 
-def duplicate_invoice_of(invoice_no: str | None) -> int | None:
-    return invoices_on_file({invoice_no}).get(invoice_no) if invoice_no else None
+def duplicate_invoice_of(invoice_no: str | None, user: User | None = None) -> "int | Elsewhere | None":
+    return invoices_on_file({invoice_no}, user).get(invoice_no) if invoice_no else None
 
 
 _NO_POLICY = "POLICY-IN-FORCE"
 
 
-def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicate_of: int | None,
+def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicate_of: "int | Elsewhere | None",
                   release: tuple[str, Decimal] | None = None, duplicate_row: int | None = None) -> rules.Judgement:
     """The verdict on one expense; with no policy in force it fails closed (needs_approval)."""
     if policy is None:
@@ -179,8 +224,28 @@ def check_expense(data: dict, user: User) -> tuple[rules.Judgement, PolicyVersio
     """"Can I spend this?" — the verdict without recording anything."""
     grant = get_grant(data["grant_id"], user)
     state = load_grant_state(grant, lock=False)
+    refuse_unbookable(data, grant, state)
     version, policy = policy_version_on(data["expense_date"])
-    return judge_expense(expense_facts(data), state, policy, duplicate_invoice_of(data.get("invoice_no"))), version
+    return judge_expense(expense_facts(data), state, policy,
+                         duplicate_invoice_of(data.get("invoice_no"), user)), version
+
+
+def refuse_unbookable(data: dict, grant: Grant, state: "GrantState") -> None:
+    """What no verdict can make bookable, refused with a 422 naming the field — the same for the dry run
+    and the submission: a researcher of another institution, an amount above the grant's whole fiscal
+    amount (on a grant with a budget), or one the budget line's books could not even hold."""
+    errors = {}
+    rid = data.get("researcher_id")
+    if rid is not None:
+        inst = db.session.execute(select(Researcher.institution_id).where(Researcher.id == rid)).scalar_one_or_none()
+        if inst != grant.institution_id:
+            errors["researcher_id"] = [f"科研人员 {rid} 不属于本课题的承担单位 / researcher {rid} is not of the "
+                                       f"grant's institution"]
+    problem = state.amount_problem(getattr(data.get("subject"), "value", data.get("subject")), data["amount"])
+    if problem:
+        errors["amount"] = [problem]
+    if errors:
+        raise Invalid("支出无法登记 / the expense cannot be booked", errors)
 
 
 # --------------------------------------------------------------------------- submit
@@ -191,7 +256,7 @@ def _posting(expense: Expense, grant: Grant, memo: str = "") -> ledger.Posting:
 
 def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -> tuple[Expense, bool]:
     """Judge and store one expense; returns (expense, created). A retried key returns the first result."""
-    require_writer(user)
+    require_expense_submitter(user)
     if idempotency_key:
         prior = _by_idempotency_key(idempotency_key, user)
         if prior is not None:
@@ -202,9 +267,10 @@ def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -
             if not visible_to(user, grant.institution_id):
                 raise NotFound("课题不存在 / grant not found")
             state = load_grant_state(grant, lock=True)
+            refuse_unbookable(data, grant, state)
             version, policy = policy_version_on(data["expense_date"])
             facts = expense_facts(data)
-            judgement = judge_expense(facts, state, policy, duplicate_invoice_of(facts.invoice_no))
+            judgement = judge_expense(facts, state, policy, duplicate_invoice_of(facts.invoice_no, user))
             expense = Expense(grant_id=grant.id, institution_id=grant.institution_id, researcher_id=data.get("researcher_id"),
                               **{**{f: data.get(f) for f in EXPENSE_FIELDS}, "description": facts.description,
                                  "subject": facts.subject},

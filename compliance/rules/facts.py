@@ -74,6 +74,7 @@ class BudgetGrant:
 class Context:
     duplicate_invoice_of: int | None = None    # id of a stored, non-rejected expense with the same invoice
     duplicate_invoice_row: int | None = None   # or the earlier row of the same import file that claimed it
+    duplicate_invoice_elsewhere: bool = False   # or an expense the caller may not see (another institution's)
     project_member_names: frozenset[str] = frozenset()
     salaried_staff_names: frozenset[str] = frozenset()
 

@@ -59,6 +59,12 @@ def check_duplicate(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, po
                        f"发票 {e.invoice_no} 已在支出 #{other} 中报销，重复报销",
                        f"Invoice {e.invoice_no} was already claimed by expense #{other}: duplicate reimbursement",
                        {"invoice_no": e.invoice_no, "duplicate_of": other})
+    if ctx.duplicate_invoice_elsewhere:
+        # claimed by another institution's expense: say so without naming a record the caller may not see
+        return finding(rule, rule.severity,
+                       f"发票 {e.invoice_no} 已在别处报销，重复报销",
+                       f"Invoice {e.invoice_no} was already claimed elsewhere: duplicate reimbursement",
+                       {"invoice_no": e.invoice_no, "duplicate_elsewhere": True})
     if row is not None:
         return finding(rule, rule.severity,
                        f"发票 {e.invoice_no} 已在本次导入第 {row} 行报销，重复报销",

@@ -16,6 +16,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.writer.excel import ExcelWriter
 
+from reports.exports import ooxml
 from reports.exports.rows import BATCH, COLUMNS, FIXED_TIME, LedgerFilter, Sink, batches, typed
 
 XLSX_MAX_ROWS = 1_048_575  # one header row per sheet
@@ -84,7 +85,7 @@ def xlsx_chunks(conn, flt: LedgerFilter, batch: int = BATCH) -> Iterator[bytes]:
                 ws = wb.create_sheet("ledger" if sheet_no == 1 else f"ledger{sheet_no}")
                 ws.append(COLUMNS)
                 n = 0
-            row = list(r)
+            row = [ooxml.escape(v) if isinstance(v, str) else v for v in r]
             amount = WriteOnlyCell(ws, Decimal(row[amount_i]))
             amount.number_format = "0.00"
             row[amount_i] = amount
@@ -111,6 +112,6 @@ def read_xlsx_rows(path: Path) -> Iterator:
             rows = ws.iter_rows(values_only=True)
             header = next(rows)
             for values in rows:
-                yield typed(dict(zip(header, values)))
+                yield typed(dict(zip(header, (ooxml.unescape(v) if isinstance(v, str) else v for v in values))))
     finally:
         wb.close()

@@ -63,10 +63,14 @@ def test_tranche_of_an_inactive_grant_is_not_paid(bureau, db):
     assert r.status_code == 409 and "approved" in r.get_json()["message"]
 
 
-def test_only_the_bureau_pays(login, db):
+def test_only_the_bureau_pays(login, bureau, db):
     g = GrantFactory(status=GrantStatus.ACTIVE)
     staff = login("institution", g.institution)
-    t = staff.post(f"/api/v1/grants/{g.id}/tranches", json={"planned_date": "2025-01-10", "amount": "10.00"}).get_json()
+    # tranches are the funder's to set: the institution may not plan one ...
+    r = staff.post(f"/api/v1/grants/{g.id}/tranches", json={"planned_date": "2025-01-10", "amount": "10.00"})
+    assert r.status_code == 403
+    # ... nor pay the one the bureau planned
+    t = bureau.post(f"/api/v1/grants/{g.id}/tranches", json={"planned_date": "2025-01-10", "amount": "10.00"}).get_json()
     assert staff.post(f"/api/v1/grants/{g.id}/tranches/{t['id']}/pay", json={}).status_code == 403
 
 
