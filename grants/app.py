@@ -44,6 +44,8 @@ def register_extensions(app: Flask) -> None:
     import evaluations.models  # noqa: F401
     import budgets.models  # noqa: F401
     import grants.ledger  # noqa: F401
+    import grants.mail  # noqa: F401
+    import reports.models  # noqa: F401
     from grants.auth import register_auth
 
     db.init_app(app)
