@@ -20,7 +20,7 @@ from compliance import policy as policy_store
 from compliance import rules
 from grants import ledger
 from grants.db import CENT, now, today, unit_of_work
-from grants.errors import Conflict, Forbidden, Invalid, NotFound
+from grants.errors import Conflict, Forbidden, GateClosed, Invalid, NotFound
 from grants.extensions import db
 from grants.models import Category, FundingMode, Grant, GrantStatus, SubsidyAssessment, SubsidyTerms, User
 from grants.service import BUREAU_ROLES, require_bureau, require_writer_of, get_grant, register_transition_guard
@@ -238,6 +238,22 @@ def decide_adjustment(grant_id: int, adjustment_id: int, approve: bool, reason: 
 
 
 # --------------------------------------------------------------------------- 先立项后补助 subsidy
+# Packages above budgets may close the subsidy (e.g. evaluations: a failed final acceptance): why not, or None.
+_subsidy_gates: list = []
+
+
+def register_subsidy_gate(gate) -> None:
+    if gate not in _subsidy_gates:
+        _subsidy_gates.append(gate)
+
+
+def _check_subsidy_gates(grant: Grant) -> None:
+    for gate in _subsidy_gates:
+        why = gate(grant)
+        if why:
+            raise GateClosed(why)
+
+
 def eligible_spend(grant_id: int) -> tuple[Decimal, Decimal]:
     """(eligible, ineligible) self-funded spend posted on a post_subsidy grant."""
     row = db.session.execute(select(
@@ -263,6 +279,7 @@ def assess_subsidy(grant_id: int, user: User) -> SubsidyAssessment:
             raise Conflict(f"课题状态为 {grant.status.value}：先立项后补助须验收通过后才能核定和拨付补助 / "
                            f"the subsidy is assessed only after acceptance (grant is {grant.status.value})",
                            {"status": [grant.status.value]})
+        _check_subsidy_gates(grant)
         terms = s.execute(select(SubsidyTerms).where(SubsidyTerms.grant_id == grant.id)).scalar_one_or_none()
         if terms is None:
             raise Conflict("未设定补助条件 / no subsidy terms", {"subsidy_terms": ["missing"]})
@@ -306,6 +323,7 @@ def pay_subsidy(grant_id: int, user: User, paid_on: date | None = None) -> Subsi
         if grant.status not in (S.ACCEPTED, S.CLOSED):
             raise Conflict(f"课题状态为 {grant.status.value}：验收通过前不得拨付补助 / nothing is paid before "
                            f"acceptance (grant is {grant.status.value})", {"status": [grant.status.value]})
+        _check_subsidy_gates(grant)
         a = s.execute(select(SubsidyAssessment).where(SubsidyAssessment.grant_id == grant.id)
                       .with_for_update()).scalar_one_or_none()
         if a is None:
