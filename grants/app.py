@@ -84,8 +84,9 @@ def register_blueprints(app: Flask) -> None:
     from evaluations.api import blp as evaluations_blp
     from grants.api import blp as grants_blp
     from reports.api import blp as reports_blp
+    from reports.jobs_api import blp as jobs_blp
 
-    for blp in (grants_blp, budgets_blp, compliance_blp, evaluations_blp, reports_blp):
+    for blp in (grants_blp, budgets_blp, compliance_blp, evaluations_blp, reports_blp, jobs_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # token-authenticated JSON API; the HTML forms keep CSRF
     from webui.views import bp as web_bp
@@ -102,7 +103,8 @@ def register_error_handlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from grants.cli import grants_cli
     from reports.cli import COMMANDS as report_commands
+    from reports.scheduler_cli import COMMANDS as scheduler_commands
 
-    for command in report_commands:
+    for command in report_commands + scheduler_commands:
         grants_cli.add_command(command)
     app.cli.add_command(grants_cli)

@@ -17,13 +17,14 @@ def grants_cli():
 @click.argument("username")
 @click.option("--role", type=click.Choice(["institution", "finance_bureau", "auditor", "admin"]), required=True)
 @click.option("--institution-id", type=int, default=None)
+@click.option("--email", default=None, help="where reminders and alerts are sent")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @with_appcontext
-def create_user(username, role, institution_id, password):
+def create_user(username, role, institution_id, email, password):
     """Create a user and print a fresh API token."""
     from grants.accounts import create_user as _create
 
-    user, token = _create(username, role, password, institution_id)
+    user, token = _create(username, role, password, institution_id, email=email)
     click.echo(f"user {user.username} ({user.role.value}) token: {token}")
 
 

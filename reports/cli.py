@@ -104,19 +104,6 @@ def verify_export(file, manifest_path, against_db):
     sys.exit(1)
 
 
-@click.command("run-scheduler")
-@with_appcontext
-def run_scheduler():
-    """Run the one scheduler process (ledger checkpoints after midnight, evaluation reminders at 08:00).
-
-    Web workers never start one."""
-    from flask import current_app
-
-    from reports.jobs import run_scheduler as _run
-
-    _run(current_app._get_current_object())
-
-
 @click.command("replay-policy")
 @click.option("--version-id", type=int, help="a landed (draft) policy version")
 @click.option("--file", "policy_file", type=click.Path(exists=True, dir_okay=False),
@@ -151,4 +138,4 @@ def replay_policy(version_id, policy_file, date_from, date_to, out):
             Path(out).write_text(json.dumps(r, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-COMMANDS = (verify_ledger, checkpoint_ledger, export_ledger, verify_export, run_scheduler, replay_policy)
+COMMANDS = (verify_ledger, checkpoint_ledger, export_ledger, verify_export, replay_policy)  # scheduler: scheduler_cli
