@@ -1,11 +1,8 @@
 """绩效评价: schedules from the grant period, results, and reminder mail through a real SMTP server."""
-import socket
 from datetime import date, timedelta
-from email import message_from_bytes
 from email.header import decode_header, make_header
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from evaluations.models import EvaluationKind
 from evaluations.schedule import add_months, due_dates
@@ -53,30 +50,6 @@ def test_institution_sees_only_its_own_evaluations(login, db):
     EvaluationFactory(grant=GrantFactory(status=GrantStatus.ACTIVE))
     staff = login("institution", mine.grant.institution)
     assert [e["id"] for e in staff.get("/api/v1/evaluations").get_json()] == [mine.id]
-
-
-class _Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(app):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    old = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
-    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = "127.0.0.1", port
-    yield inbox
-    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = old
-    controller.stop()
 
 
 def test_reminders_reach_the_institution_and_escalate_to_the_bureau_once_per_stage(db, smtp):
