@@ -67,8 +67,11 @@ class AuditExportRequestSchema(Schema):
 
 
 def _bureau():
+    from grants.extensions import db
+
     user = caller()
     require_bureau(user, "管理定时任务")
+    db.session.commit()  # end the read transaction: the job store uses connections of its own
     return user
 
 

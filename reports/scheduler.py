@@ -272,9 +272,10 @@ def describe_jobs(scheduler) -> list[dict]:
     """Every registered job: names, when, next run, paused, and its last recorded run."""
     from reports.models import JobRun
 
+    stored = {j.id: j for j in scheduler.get_jobs()}  # before any query: SQLite allows one writer at a time
     out = []
     for spec in JOBS.values():
-        job = scheduler.get_job(spec.name)
+        job = stored.get(spec.name)
         last = db.session.scalars(select(JobRun).where(JobRun.job == spec.name)
                                   .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1)).first()
         nxt = job.next_run_time if job else None
@@ -308,7 +309,14 @@ class _StoreView:
         return self.scheduler
 
     def __exit__(self, *exc):
-        self.scheduler.shutdown(wait=False)
+        quiet_shutdown(self.scheduler)
+
+
+def quiet_shutdown(scheduler) -> None:
+    """Shut a paused scheduler down without it submitting due jobs on the way out (APScheduler 3 processes
+    jobs once more when woken to stop, which would consume a run the real scheduler must catch up)."""
+    scheduler._process_jobs = lambda: None
+    scheduler.shutdown(wait=False)
 
 
 def store_view() -> _StoreView:

@@ -1,0 +1,161 @@
+"""The scheduler: a second process waits and takes over, missed runs are caught up once, the job API and CLI,
+and the monthly audit export matches the ledger."""
+import csv
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from grants.db import TZ, set_clock
+from reports.models import JobRun
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(url, out: Path):
+    env = {**os.environ, "DATABASE_URL": url, "SCHEDULER_LEASE_SECONDS": "1", "MAIL_OUTBOX_INTERVAL_SECONDS": "1",
+           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": "9"}
+    fh = open(out, "w")
+    return subprocess.Popen([sys.executable, "-u", "-c", "from grants.cli import main; main()", "run-scheduler"],
+                            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+
+
+def _wait_for(path: Path, text: str, timeout=20.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if text in path.read_text(encoding="utf-8", errors="replace"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not in {path.read_text(encoding='utf-8', errors='replace')}")
+
+
+def _runners(db_):
+    db_.session.rollback()
+    out = [r.runner for r in db_.session.scalars(select(JobRun).where(JobRun.job == "mail_outbox")
+                                                 .order_by(JobRun.id))]
+    db_.session.rollback()  # SQLite: never hold the write lock while the schedulers work
+    return out
+
+
+def test_a_second_scheduler_waits_and_takes_over_when_the_first_dies(app, committed_db, tmp_path):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    a = _start(url, tmp_path / "a.log")
+    b = None
+    try:
+        _wait_for(tmp_path / "a.log", "this process is the scheduler")
+        b = _start(url, tmp_path / "b.log")
+        _wait_for(tmp_path / "b.log", "waiting to take over")
+        assert "下次运行 / next run" in (tmp_path / "a.log").read_text() and "mail_outbox" in (tmp_path / "a.log").read_text()
+        time.sleep(3)
+        runs = _runners(committed_db)
+        assert runs and all(r.endswith(f":{a.pid}") for r in runs)   # only the leader runs jobs
+        a.send_signal(signal.SIGKILL)
+        a.wait()
+        _wait_for(tmp_path / "b.log", "this process is the scheduler")
+        time.sleep(2.5)
+        after = _runners(committed_db)[len(runs):]
+        assert after and all(r.endswith(f":{b.pid}") for r in after)
+    finally:
+        for p in (a, b):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(10)
+
+
+def test_a_run_missed_while_down_is_caught_up_once(app, committed_db, smtp):
+    from reports.scheduler import build_scheduler, ensure_jobs, quiet_shutdown, run_scheduler
+
+    with app.app_context():
+        s = build_scheduler(committed_db.engine, paused=True)
+        ensure_jobs(s, app.config)
+        for job in s.get_jobs():  # the scheduler was down for three days: every daily run is overdue
+            s.modify_job(job.id, next_run_time=datetime.now(TZ) - timedelta(days=3))
+        s.pause_job("mail_outbox")
+        quiet_shutdown(s)
+
+    def run_for(seconds):
+        stop = threading.Event()
+        t = threading.Thread(target=run_scheduler, args=(app,), kwargs={"out": lambda line: None,
+                                                                         "poll_seconds": 0.2, "stop": stop})
+        t.start()
+        time.sleep(seconds)
+        stop.set()
+        t.join(20)
+
+    run_for(3)
+    committed_db.session.rollback()
+    runs = committed_db.session.scalars(select(JobRun).order_by(JobRun.id)).all()
+    assert sorted(r.job for r in runs) == ["audit_export_monthly", "chain_verification", "evaluations",
+                                           "ledger_checkpoints"]              # once each, not three times
+    assert all(r.ok and r.trigger == "scheduled" for r in runs), [(r.job, r.detail) for r in runs]
+    run_for(1.5)                                                              # a restart: nothing repeats
+    committed_db.session.rollback()
+    assert len(committed_db.session.scalars(select(JobRun)).all()) == 4
+
+
+def test_monthly_export_matches_the_ledger_and_reaches_the_auditors(app, db, smtp, tmp_path):
+    from grants import ledger
+    from grants.ledger import LedgerEntry
+    from grants.models import GrantStatus
+    from reports.models import AuditExport
+    from reports.scheduler import run_job
+    from tests.factories import GrantFactory, UserFactory
+
+    app.config["AUDIT_EXPORT_DIR"] = str(tmp_path)
+    UserFactory(role="auditor", email="audit@sj.example")
+    g = GrantFactory(status=GrantStatus.ACTIVE)
+    for day, amount in ((date(2026, 6, 30), "1.00"), (date(2026, 7, 1), "100.00"), (date(2026, 7, 31), "250.50"),
+                        (date(2026, 8, 1), "7.00")):
+        ledger.post(db.session, [ledger.Posting.for_grant(g, ledger.EntryType.DISBURSEMENT, day, Decimal(amount),
+                                                         "tranche", 1)])
+    db.session.commit()
+    set_clock(lambda: datetime(2026, 8, 1, 1, 0, tzinfo=TZ))
+    try:
+        run = run_job("audit_export_monthly", "scheduled")
+        assert run.ok and run.period == "2026-07", run.detail
+        assert run_job("audit_export_monthly", "scheduled") is None
+    finally:
+        set_clock(None)
+    files = {e.fmt: e for e in db.session.scalars(select(AuditExport).where(AuditExport.period == "2026-07"))}
+    assert set(files) == {"csv", "parquet"}
+    july = db.session.scalars(select(LedgerEntry).where(LedgerEntry.entry_date >= date(2026, 7, 1),
+                                                        LedgerEntry.entry_date <= date(2026, 7, 31))
+                              .order_by(LedgerEntry.seq)).all()
+    with open(files["csv"].path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(int(r["seq"]), r["amount"], r["hash"]) for r in rows] == [(e.seq, f"{e.amount:.2f}", e.hash) for e in july]
+    for e in files.values():
+        assert hashlib.sha256(Path(e.path).read_bytes()).hexdigest() == e.sha256
+        assert Path(e.path + ".manifest.json").exists() and e.row_count == 2
+    (rcpts, msg), = [(r, m) for r, m in smtp.messages if "2026-07" in str(m["Subject"]) or "2026-07" in m.as_string()]
+    assert rcpts == ["audit@sj.example"]
+    names = {p.get_filename() for p in msg.walk() if p.get_filename()}
+    assert names == {"ledger-2026-07.csv", "ledger-2026-07.parquet", "ledger-2026-07.csv.manifest.json",
+                     "ledger-2026-07.parquet.manifest.json"}
+
+
+def test_daily_verification_mails_the_chain_head_and_alerts_when_broken(app, db, smtp):
+    from reports.scheduler import run_job
+    from tests.factories import LedgerCheckpointFactory, UserFactory
+
+    UserFactory(role="auditor", email="audit@sj.example")
+    UserFactory(role="finance_bureau", email="bureau@kjj.example")
+    LedgerCheckpointFactory(period="day", period_end=date(2026, 7, 31), seq=5, hash="ab" * 32)  # names no entry
+    db.session.commit()
+    run = run_job("chain_verification", "manual")
+    assert run.ok and "BROKEN" in run.detail
+    subjects = {str(m["Subject"]): sorted(r) for r, m in smtp.messages}
+    alert = next(v for k, v in subjects.items() if "ALERT" in k or "=?" in k and "ledger chain broken" in
+                 __import__("email.header", fromlist=["x"]).make_header(
+                     __import__("email.header", fromlist=["x"]).decode_header(k)).__str__())
+    assert alert == ["audit@sj.example", "bureau@kjj.example"]
+    bodies = [m.get_payload(decode=True).decode() for _, m in smtp.messages]
+    assert any("ab" * 32 in b and "seq 5" in b for b in bodies)
