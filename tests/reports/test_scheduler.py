@@ -159,3 +159,44 @@ def test_daily_verification_mails_the_chain_head_and_alerts_when_broken(app, db,
     assert alert == ["audit@sj.example", "bureau@kjj.example"]
     bodies = [m.get_payload(decode=True).decode() for _, m in smtp.messages]
     assert any("ab" * 32 in b and "seq 5" in b for b in bodies)
+
+
+def test_bureau_lists_runs_pauses_and_resumes_jobs(app, committed_db, smtp):
+    """Through the API (the job store needs committed data: it uses connections of its own)."""
+    from tests.conftest import Caller
+    from tests.factories import make_user
+
+    client = app.test_client()
+    bureau = Caller(client, *make_user("finance_bureau"))
+    auditor = Caller(client, *make_user("auditor"))
+    committed_db.session.commit()
+    assert auditor.get("/api/v1/jobs").status_code == 403
+    jobs = bureau.get("/api/v1/jobs").get_json()
+    assert {j["name"] for j in jobs} == {"ledger_checkpoints", "chain_verification", "audit_export_monthly",
+                                         "evaluations", "mail_outbox"}
+    assert all(j["next_run_time"] and j["title_zh"] and j["title_en"] and not j["paused"] for j in jobs)
+    r = bureau.post("/api/v1/jobs/evaluations/run")
+    assert r.status_code == 200 and r.get_json()["ok"] and r.get_json()["trigger"] == "manual"
+    assert bureau.post("/api/v1/jobs/evaluations/pause").get_json()["paused"] is True
+    listed = {j["name"]: j for j in bureau.get("/api/v1/jobs").get_json()}
+    assert listed["evaluations"]["paused"] and listed["evaluations"]["next_run_time"] is None
+    assert listed["evaluations"]["last_run"]["ok"] and listed["evaluations"]["last_run"]["trigger"] == "manual"
+    resumed = bureau.post("/api/v1/jobs/evaluations/resume").get_json()
+    assert resumed["paused"] is False and resumed["next_run_time"]
+    history = bureau.get("/api/v1/jobs/runs?job=evaluations").get_json()
+    assert len(history) == 1 and history[0]["detail"].startswith("0 evaluations scheduled") and history[0]["runner"]
+    assert bureau.post("/api/v1/jobs/nope/run").status_code == 404
+
+
+def test_jobs_cli_lists_runs_pauses_and_resumes(app, committed_db, smtp):
+    from grants.cli import grants_cli
+
+    runner = app.test_cli_runner()
+    out = runner.invoke(grants_cli, ["jobs", "list"]).output
+    assert "evaluations" in out and "下次运行 / next run" in out and "每天 08:00 / daily at 08:00" in out
+    r = runner.invoke(grants_cli, ["jobs", "run", "evaluations"])
+    assert r.exit_code == 0 and "成功 / ok" in r.output, r.output
+    assert "已暂停 / paused" in runner.invoke(grants_cli, ["jobs", "pause", "mail_outbox"]).output
+    assert "mail_outbox" in runner.invoke(grants_cli, ["jobs", "list"]).output
+    assert "已恢复" in runner.invoke(grants_cli, ["jobs", "resume", "mail_outbox"]).output
+    assert runner.invoke(grants_cli, ["jobs", "run", "nope"]).exit_code != 0
