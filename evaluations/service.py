@@ -38,8 +38,8 @@ def _schedule(grant: Grant) -> list[Evaluation]:
     added = []
     plan = due_dates(grant.start_date, grant.end_date, _acceptance_months(grant.start_date))
     if grant.category == Category.GRANT_TO_EQUITY:  # 拨改投: the periodic post-investment review
-        every, k = consequences.policy().post_investment_every_months, 1
-        while (due := add_months(grant.start_date, every * k)) <= plan[-1][1]:
+        every, k, last = consequences.policy().post_investment_every_months, 1, plan[-1][1]
+        while (due := add_months(grant.start_date, every * k)) <= last:
             plan.append((EvaluationKind.POST_INVESTMENT_REVIEW, due))
             k += 1
     for kind, due in plan:

@@ -154,7 +154,11 @@ def run_job(name: str, trigger: str = "manual"):
         logging.getLogger(__name__).exception("job %s failed", name)
         db.session.rollback()
         detail, ok = f"{type(e).__name__}: {e}", False
-    return record_job_run(name, started, ok, detail, period=period, trigger=trigger, runner=runner_id())
+    run = record_job_run(name, started, ok, detail, period=period, trigger=trigger, runner=runner_id())
+    db.session.refresh(run)  # loaded, detached, and no transaction left open (SQLite: one writer at a time)
+    db.session.expunge(run)
+    db.session.rollback()
+    return run
 
 
 _app = None
@@ -286,6 +290,7 @@ def describe_jobs(scheduler) -> list[dict]:
                     "last_run": None if last is None else {
                         "started_at": last.started_at.isoformat(timespec="seconds"), "ok": last.ok,
                         "detail": last.detail, "trigger": last.trigger, "period": last.period}})
+    db.session.rollback()  # read only; and on SQLite a transaction left open would lock out the job store
     return out
 
 

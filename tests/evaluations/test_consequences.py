@@ -42,8 +42,8 @@ def test_failed_final_acceptance_blocks_the_subsidy_and_flags_the_grant_until_a_
         bureau, login, db, smtp):
     from grants.mail import deliver_due
 
-    terms = SubsidyTermsFactory(grant=GrantFactory(category=Category.POST_SUBSIDY, status=GrantStatus.ACCEPTED))
-    g = terms.grant
+    g = GrantFactory(category=Category.POST_SUBSIDY, status=GrantStatus.ACCEPTED)
+    SubsidyTermsFactory(grant=g)
     UserFactory(role="finance_bureau", email="bureau@kjj.example")
     final = EvaluationFactory(grant=g, kind=EvaluationKind.FINAL_ACCEPTANCE, due_date=date(2028, 6, 30))
     staff = login("institution", g.institution)
