@@ -37,6 +37,16 @@ def _wait_for(path: Path, text: str, timeout=20.0):
     raise AssertionError(f"{text!r} not in {path.read_text(encoding='utf-8', errors='replace')}")
 
 
+def _poll(fn, timeout=20.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        got = fn()
+        if got:
+            return got
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
 def _runners(db_):
     db_.session.rollback()
     out = [r.runner for r in db_.session.scalars(select(JobRun).where(JobRun.job == "mail_outbox")
@@ -54,15 +64,13 @@ def test_a_second_scheduler_waits_and_takes_over_when_the_first_dies(app, commit
         b = _start(url, tmp_path / "b.log")
         _wait_for(tmp_path / "b.log", "waiting to take over")
         assert "下次运行 / next run" in (tmp_path / "a.log").read_text() and "mail_outbox" in (tmp_path / "a.log").read_text()
-        time.sleep(3)
-        runs = _runners(committed_db)
-        assert runs and all(r.endswith(f":{a.pid}") for r in runs)   # only the leader runs jobs
+        runs = _poll(lambda: len(_runners(committed_db)) >= 3 and _runners(committed_db))  # 1-second outbox runs
+        assert all(r.endswith(f":{a.pid}") for r in runs)          # only the leader runs jobs, B only waits
         a.send_signal(signal.SIGKILL)
         a.wait()
         _wait_for(tmp_path / "b.log", "this process is the scheduler")
-        time.sleep(2.5)
-        after = _runners(committed_db)[len(runs):]
-        assert after and all(r.endswith(f":{b.pid}") for r in after)
+        after = _poll(lambda: _runners(committed_db)[len(runs):])
+        assert all(r.endswith(f":{b.pid}") for r in after)
     finally:
         for p in (a, b):
             if p is not None and p.poll() is None:
@@ -82,23 +90,27 @@ def test_a_run_missed_while_down_is_caught_up_once(app, committed_db, smtp):
         quiet_shutdown(s)
 
     def run_for(seconds):
+        said = []
         stop = threading.Event()
-        t = threading.Thread(target=run_scheduler, args=(app,), kwargs={"out": lambda line: None,
+        t = threading.Thread(target=run_scheduler, args=(app,), kwargs={"out": said.append,
                                                                          "poll_seconds": 0.2, "stop": stop})
         t.start()
         time.sleep(seconds)
         stop.set()
         t.join(20)
+        assert not t.is_alive() and any("this process is the scheduler" in line for line in said), said
 
     run_for(3)
     committed_db.session.rollback()
-    runs = committed_db.session.scalars(select(JobRun).order_by(JobRun.id)).all()
-    assert sorted(r.job for r in runs) == ["audit_export_monthly", "chain_verification", "evaluations",
-                                           "ledger_checkpoints"]              # once each, not three times
-    assert all(r.ok and r.trigger == "scheduled" for r in runs), [(r.job, r.detail) for r in runs]
+    runs = [(r.job, r.ok, r.trigger, r.detail) for r in committed_db.session.scalars(select(JobRun).order_by(JobRun.id))]
+    committed_db.session.rollback()  # SQLite: release the read before the scheduler starts again
+    assert sorted(r[0] for r in runs) == ["audit_export_monthly", "chain_verification", "evaluations",
+                                          "ledger_checkpoints"]               # once each, not three times
+    assert all(ok and trigger == "scheduled" for _, ok, trigger, _ in runs), runs
     run_for(1.5)                                                              # a restart: nothing repeats
     committed_db.session.rollback()
-    assert len(committed_db.session.scalars(select(JobRun)).all()) == 4
+    assert len(committed_db.session.scalars(select(JobRun.id)).all()) == 4
+    committed_db.session.rollback()
 
 
 def test_monthly_export_matches_the_ledger_and_reaches_the_auditors(app, db, smtp, tmp_path):
