@@ -62,9 +62,11 @@ def schedule_grant(grant_id: int, user: User) -> list[Evaluation]:
 
 
 def schedule_all() -> int:
-    """The scheduler's part: every approved or running grant has its evaluations (idempotent)."""
+    """The scheduler's part: every approved or running grant not yet scheduled gets its evaluations (idempotent;
+    a grant's period is fixed once approved, so a scheduled grant is not looked at again)."""
     with unit_of_work() as s:
-        grants = s.scalars(select(Grant).where(Grant.status.in_(SCHEDULABLE)).order_by(Grant.id)).all()
+        scheduled = select(Evaluation.id).where(Evaluation.grant_id == Grant.id).exists()
+        grants = s.scalars(select(Grant).where(Grant.status.in_(SCHEDULABLE), ~scheduled).order_by(Grant.id)).all()
         return sum(len(_schedule(g)) for g in grants)
 
 
