@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     for blp in (grants_blp, budgets_blp, compliance_blp, evaluations_blp, reports_blp, jobs_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # token-authenticated JSON API; the HTML forms keep CSRF
+    import webui.jobs  # noqa: F401  - the scheduler's page, on the same blueprint
     from webui.views import bp as web_bp
 
     app.register_blueprint(web_bp)

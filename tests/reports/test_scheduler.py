@@ -212,3 +212,35 @@ def test_jobs_cli_lists_runs_pauses_and_resumes(app, committed_db, smtp):
     assert "mail_outbox" in runner.invoke(grants_cli, ["jobs", "list"]).output
     assert "已恢复" in runner.invoke(grants_cli, ["jobs", "resume", "mail_outbox"]).output
     assert runner.invoke(grants_cli, ["jobs", "run", "nope"]).exit_code != 0
+
+
+def test_the_bureau_sees_and_runs_jobs_on_a_page(app, committed_db, smtp):
+    from grants.accounts import create_user
+
+    create_user("web_bureau", "finance_bureau", "a-long-password")
+    create_user("web_audit", "auditor", "a-long-password")
+
+    def logged_in(username):
+        from flask import g
+
+        for key in ("_login_user", "csrf_token"):  # the test's app context is shared by its requests
+            g.pop(key, None)
+        client = app.test_client()
+        page = client.get("/login")
+        token = page.get_data(as_text=True).split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        assert client.post("/login", data={"username": username, "password": "a-long-password",
+                                           "csrf_token": token}).status_code == 302
+        return client, token
+
+    auditor, _ = logged_in("web_audit")
+    assert auditor.get("/jobs").status_code == 403
+    committed_db.session.rollback()
+    client, token = logged_in("web_bureau")
+    page = client.get("/jobs").get_data(as_text=True)
+    assert "绩效评价：排期、逾期与提醒" in page and "下次运行 / next run" in page and "尚无记录 / none yet" in page
+    csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post("/jobs/evaluations/run", data={"csrf_token": csrf}).status_code == 302
+    assert client.post("/jobs/evaluations/pause", data={"csrf_token": csrf}).status_code == 302
+    page = client.get("/jobs").get_data(as_text=True)
+    assert "0 evaluations scheduled" in page and "已暂停 / paused" in page and "manual" in page
+    assert client.post("/jobs/evaluations/pause", data={}).status_code == 400   # no CSRF token
