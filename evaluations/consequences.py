@@ -24,7 +24,7 @@ from budgets.service import register_subsidy_gate
 from compliance import holds as compliance_holds
 from compliance import rules
 from compliance.policy import content_hash, load_policy_file
-from evaluations.models import KIND_EN, KIND_ZH, Evaluation, EvaluationHold, EvaluationStatus
+from evaluations.models import KIND_EN, KIND_ZH, Evaluation, EvaluationHold
 from grants.extensions import db
 from grants.models import Grant
 from grants.service import register_tranche_gate
@@ -195,4 +195,4 @@ register_tranche_gate(_tranche_gate)
 register_subsidy_gate(_subsidy_gate)
 compliance_holds.register_hold_provider(_expense_findings)
 
-__all__ = ["policy", "impose", "lift", "active_holds", "flagged_grants", "EvaluationStatus"]
+__all__ = ["policy", "parse", "impose", "lift", "active_holds", "flagged_grants"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable

@@ -3,10 +3,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
-
 from evaluations import consequences
-from evaluations.models import EvaluationHold, EvaluationKind, EvaluationStatus
+from evaluations.models import EvaluationKind
 from grants.db import TZ, set_clock
 from grants.models import Category, GrantStatus
 from tests.factories import (EquityInvestmentFactory, EvaluationFactory, GrantFactory, SubsidyTermsFactory,

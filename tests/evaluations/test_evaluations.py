@@ -2,8 +2,6 @@
 from datetime import date, timedelta
 from email.header import decode_header, make_header
 
-import pytest
-
 from evaluations.models import EvaluationKind
 from evaluations.schedule import add_months, due_dates
 from evaluations.service import send_reminders

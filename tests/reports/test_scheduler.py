@@ -28,7 +28,7 @@ def _start(url, out: Path):
                             cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
 
 
-def _wait_for(path: Path, text: str, timeout=20.0):
+def _wait_for(path: Path, text: str, timeout=60.0):
     end = time.time() + timeout
     while time.time() < end:
         if text in path.read_text(encoding="utf-8", errors="replace"):
@@ -37,7 +37,7 @@ def _wait_for(path: Path, text: str, timeout=20.0):
     raise AssertionError(f"{text!r} not in {path.read_text(encoding='utf-8', errors='replace')}")
 
 
-def _poll(fn, timeout=20.0):
+def _poll(fn, timeout=60.0):
     end = time.time() + timeout
     while time.time() < end:
         got = fn()
