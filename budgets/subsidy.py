@@ -9,13 +9,29 @@ from sqlalchemy import case, func, select
 from budgets.models import Expense, ExpenseStatus
 from grants import ledger
 from grants.db import CENT, now, today, unit_of_work
-from grants.errors import Conflict, NotFound
+from grants.errors import Conflict, GateClosed, NotFound
 from grants.extensions import db
-from grants.models import Category, GrantStatus, SubsidyAssessment, SubsidyTerms, User
+from grants.models import Category, Grant, GrantStatus, SubsidyAssessment, SubsidyTerms, User
 from grants.access import require_bureau
 from grants.registry import get_grant
 
 S = GrantStatus
+
+
+# Packages above budgets may close the subsidy (e.g. evaluations: a failed final acceptance): why not, or None.
+_subsidy_gates: list = []
+
+
+def register_subsidy_gate(gate) -> None:
+    if gate not in _subsidy_gates:
+        _subsidy_gates.append(gate)
+
+
+def _check_subsidy_gates(grant: Grant) -> None:
+    for gate in _subsidy_gates:
+        why = gate(grant)
+        if why:
+            raise GateClosed(why)
 
 
 def eligible_spend(grant_id: int) -> tuple[Decimal, Decimal]:
@@ -43,6 +59,7 @@ def assess_subsidy(grant_id: int, user: User) -> SubsidyAssessment:
             raise Conflict(f"课题状态为 {grant.status.value}：先立项后补助须验收通过后才能核定和拨付补助 / "
                            f"the subsidy is assessed only after acceptance (grant is {grant.status.value})",
                            {"status": [grant.status.value]})
+        _check_subsidy_gates(grant)
         terms = s.execute(select(SubsidyTerms).where(SubsidyTerms.grant_id == grant.id)).scalar_one_or_none()
         if terms is None:
             raise Conflict("未设定补助条件 / no subsidy terms", {"subsidy_terms": ["missing"]})
@@ -86,6 +103,7 @@ def pay_subsidy(grant_id: int, user: User, paid_on: date | None = None) -> Subsi
         if grant.status not in (S.ACCEPTED, S.CLOSED):
             raise Conflict(f"课题状态为 {grant.status.value}：验收通过前不得拨付补助 / nothing is paid before "
                            f"acceptance (grant is {grant.status.value})", {"status": [grant.status.value]})
+        _check_subsidy_gates(grant)
         a = s.execute(select(SubsidyAssessment).where(SubsidyAssessment.grant_id == grant.id)
                       .with_for_update()).scalar_one_or_none()
         if a is None:

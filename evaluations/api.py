@@ -46,5 +46,24 @@ class EvaluationResult(MethodView):
     @blp.arguments(sc.EvaluationResultSchema)
     @blp.response(200, sc.EvaluationSchema)
     def post(self, data, evaluation_id):
-        """记录评价结果 / record passed, failed or waived (finance bureau)"""
+        """记录评价结果 / record passed, failed or waived (finance bureau); failed applies the consequence policy, passed lifts it"""
         return service.record_result(evaluation_id, data["status"], data["note"], caller(), data["decided_on"])
+
+
+@blp.route("/evaluations/<int:evaluation_id>/submission")
+class EvaluationSubmission(MethodView):
+    @blp.arguments(sc.SubmissionSchema)
+    @blp.response(200, sc.EvaluationSchema)
+    def post(self, data, evaluation_id):
+        """提交评价材料 / file the evaluation (institution staff): due or overdue → submitted"""
+        return service.submit_evaluation(evaluation_id, caller(), data["note"], data["submitted_on"])
+
+
+@blp.route("/evaluation-holds")
+class EvaluationHolds(MethodView):
+    @blp.arguments(sc.HoldQuerySchema, location="query")
+    @blp.response(200, sc.HoldSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    def get(self, query, pagination_parameters):
+        """评价后果 / consequences in force (blocked tranches and subsidies, flagged grants, expense reviews)"""
+        return page_of(service.list_holds(caller(), query.get("grant_id"), query["active"]), pagination_parameters)

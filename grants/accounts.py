@@ -17,6 +17,9 @@ def create_user(username: str, role: str | Role, password: str, institution_id: 
     if role == Role.INSTITUTION and institution_id is None:
         raise Invalid("单位用户须属于一个单位 / institution users belong to an institution",
                       {"institution_id": ["required for role institution"]})
+    email = (email or "").strip() or None
+    if email is not None and ("@" not in email or len(email) > 200 or any(c.isspace() for c in email)):
+        raise Invalid("电子邮箱格式不正确 / not an e-mail address", {"email": ["not an e-mail address"]})
     if len(password) < 8:
         raise Invalid("密码至少 8 位 / password must have at least 8 characters", {"password": ["too short"]})
     with unit_of_work() as s:

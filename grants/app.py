@@ -51,6 +51,8 @@ def register_extensions(app: Flask) -> None:
     import evaluations.models  # noqa: F401
     import budgets.models  # noqa: F401
     import grants.ledger  # noqa: F401
+    import grants.mail  # noqa: F401
+    import reports.models  # noqa: F401
     from grants.auth import register_auth
 
     db.init_app(app)
@@ -101,8 +103,10 @@ def register_blueprints(app: Flask) -> None:
     from grants.api import blp as grants_blp
     from grants.users_api import blp as users_blp
     from reports.api import blp as reports_blp
+    from reports.jobs_api import blp as jobs_blp
 
-    for blp in (grants_blp, users_blp, budgets_blp, expenses_blp, compliance_blp, evaluations_blp, reports_blp):
+    for blp in (grants_blp, users_blp, budgets_blp, expenses_blp, compliance_blp, evaluations_blp, reports_blp,
+                jobs_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # token-authenticated JSON API; the HTML forms keep CSRF
     from webui import register_pages

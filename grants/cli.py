@@ -17,6 +17,7 @@ from grants.accounts import create_user as _create
 from grants.app import create_app
 from grants.seed import seed_demo as _seed
 from reports import cli as reports_cli
+from reports import scheduler_cli
 
 
 @click.group("grants", help="科研经费管理 — admin commands")
@@ -28,11 +29,12 @@ def grants_cli():
 @click.argument("username")
 @click.option("--role", type=click.Choice(["institution", "finance_bureau", "auditor", "admin"]), required=True)
 @click.option("--institution-id", type=int, default=None)
+@click.option("--email", default=None, help="where reminders and alerts are sent")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @with_appcontext
-def create_user(username, role, institution_id, password):
+def create_user(username, role, institution_id, email, password):
     """Create a user and print a fresh API token."""
-    user, token = _create(username, role, password, institution_id)
+    user, token = _create(username, role, password, institution_id, email=email)
     click.echo(f"user {user.username} ({user.role.value}) token: {token}")
 
 
@@ -45,7 +47,7 @@ def seed_demo(password):
         click.echo(line)
 
 
-for _command in (*compliance_cli.COMMANDS, *budgets_cli.COMMANDS, *reports_cli.COMMANDS):
+for _command in (*compliance_cli.COMMANDS, *budgets_cli.COMMANDS, *reports_cli.COMMANDS, *scheduler_cli.COMMANDS):
     grants_cli.add_command(_command)
 
 

@@ -39,6 +39,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "keyan-jingfei@localhost"),
+        "SMTP_TLS": os.environ.get("SMTP_TLS", "none"),        # none | starttls | ssl
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "AUDIT_MAILBOX": os.environ.get("AUDIT_MAILBOX", ""),  # comma-separated; plus every auditor account
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),  # links in mail
+        "AUDIT_EXPORT_DIR": os.environ.get("AUDIT_EXPORT_DIR", os.path.join(instance_path, "audit-exports")),
+        "MAIL_ATTACH_MAX_BYTES": int(os.environ.get("MAIL_ATTACH_MAX_BYTES", str(10 * 1024 * 1024))),
+        "SCHEDULER_LEASE_SECONDS": float(os.environ.get("SCHEDULER_LEASE_SECONDS", "30")),
+        "MAIL_OUTBOX_INTERVAL_SECONDS": int(os.environ.get("MAIL_OUTBOX_INTERVAL_SECONDS", "300")),
     }
     if overrides:
         cfg.update(overrides)

@@ -37,8 +37,17 @@ class Base(DeclarativeBase):
 Money = Annotated[Decimal, mapped_column(Numeric(18, 2))]
 
 
+_clock = None  # a test's controlled clock: set_clock(lambda: datetime(...)); None is the wall clock
+
+
+def set_clock(clock) -> None:
+    """Replace the wall clock (``now``, ``today`` and every default timestamp) — for tests driving a calendar."""
+    global _clock
+    _clock = clock
+
+
 def now() -> datetime:
-    return datetime.now(TZ)
+    return _clock() if _clock is not None else datetime.now(TZ)
 
 
 def today() -> date:

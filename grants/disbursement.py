@@ -2,6 +2,8 @@
 and the 先立项后补助 subsidy terms. Each public function is one transaction."""
 from __future__ import annotations
 
+from typing import Callable
+
 from datetime import date
 from decimal import Decimal
 
@@ -145,6 +147,17 @@ def update_tranche(grant_id: int, tranche_id: int, data: dict, user: User) -> Tr
     return t
 
 
+# Other packages close the gate too (e.g. evaluations: "a failed or overdue mid-term stops the next
+# tranche") without the registry importing them: a gate answers why not, or None.
+TrancheGate = Callable[[Grant, Tranche], "str | None"]
+_tranche_gates: list[TrancheGate] = []
+
+
+def register_tranche_gate(gate: TrancheGate) -> None:
+    if gate not in _tranche_gates:
+        _tranche_gates.append(gate)
+
+
 def tranche_gate(grant: Grant, t: Tranche) -> str | None:
     """Why this tranche may not be paid yet, or None if it may."""
     if grant.status != S.ACTIVE:
@@ -158,6 +171,10 @@ def tranche_gate(grant: Grant, t: Tranche) -> str | None:
         if not chosen:
             return (f"赛马制第 {t.race_stage.stage_no} 阶段未选中该团队 / "
                     f"team not chosen for stage {t.race_stage.stage_no} of the race")
+    for gate in _tranche_gates:
+        why = gate(grant, t)
+        if why:
+            return why
     return None
 
 

@@ -17,7 +17,7 @@ from grants.accounts import system_account
 from grants.db import unit_of_work
 from grants.extensions import db
 from grants.errors import Invalid
-from reports import app_role, exports, jobs, service
+from reports import app_role, exports, service
 from reports.workbook import report_workbook
 
 
@@ -156,15 +156,6 @@ def verify_export(file, manifest_path, against_db):
     sys.exit(1)
 
 
-@click.command("run-scheduler")
-@with_appcontext
-def run_scheduler():
-    """Run the one scheduler process (ledger checkpoints after midnight, evaluation reminders at 08:00).
-
-    Web workers never start one."""
-    jobs.run_scheduler(current_app._get_current_object())
-
-
 @click.command("replay-policy")
 @click.option("--version-id", type=int, help="a landed (draft) policy version")
 @click.option("--file", "policy_file", type=click.Path(exists=True, dir_okay=False),
@@ -194,5 +185,5 @@ def replay_policy(version_id, policy_file, date_from, date_to, out):
             Path(out).write_text(json.dumps(r, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-COMMANDS = (verify_ledger, checkpoint_ledger, ledger_head, export_ledger, verify_export, create_app_role, run_scheduler,
+COMMANDS = (verify_ledger, checkpoint_ledger, ledger_head, export_ledger, verify_export, create_app_role,
             replay_policy)

@@ -1,58 +1,29 @@
 """Scheduled jobs: thin wrappers that open an app context, call one service and record the run.
 
+The registry, the job store, the leader lock and ``run_scheduler`` live in ``reports.scheduler``.
 Exactly one scheduler process runs them (``grants run-scheduler``); web workers never start one.
 """
 from __future__ import annotations
 
-import logging
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
+def _run(app, name: str, trigger: str):
+    from reports.scheduler import run_job
 
-from evaluations.service import schedule_all, send_reminders
-from grants.db import TZ, now
-from reports.service import record_checkpoints, record_job_run
-
-log = logging.getLogger(__name__)
+    with app.app_context():
+        return run_job(name, trigger)
 
 
-def checkpoint_job(app) -> None:
+def checkpoint_job(app, trigger: str = "manual"):
     """Record the day and month checkpoints that are due."""
-    with app.app_context():
-        started = now()
-        try:
-            added = record_checkpoints()
-        except Exception as e:  # recorded, then the scheduler carries on to the next run
-            log.exception("ledger checkpoint job failed")
-            record_job_run("ledger_checkpoints", started, False, f"{type(e).__name__}: {e}")
-            return
-        record_job_run("ledger_checkpoints", started, True,
-                       "; ".join(f"{c.period} {c.period_end} seq {c.seq}" for c in added) or "nothing due")
+    return _run(app, "ledger_checkpoints", trigger)
 
 
-def evaluation_job(app) -> None:
-    """Schedule the evaluations of newly approved grants and mail today's reminders."""
-    with app.app_context():
-        started = now()
-        try:
-            added = schedule_all()
-            sent = send_reminders()
-        except Exception as e:  # recorded, then the scheduler carries on to the next run
-            log.exception("evaluation job failed")
-            record_job_run("evaluations", started, False, f"{type(e).__name__}: {e}")
-            return
-        record_job_run("evaluations", started, True, f"{added} evaluations scheduled, {len(sent)} reminders sent")
+def evaluation_job(app, trigger: str = "manual"):
+    """Schedule evaluations, mark overdue ones (with consequences), queue reminders and send mail."""
+    return _run(app, "evaluations", trigger)
 
 
-def build_scheduler(app, blocking: bool = True):
-    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=TZ)
-    scheduler.add_job(checkpoint_job, "cron", hour=0, minute=5, args=[app], id="ledger_checkpoints",
-                      coalesce=True, max_instances=1, replace_existing=True)
-    scheduler.add_job(evaluation_job, "cron", hour=8, minute=0, args=[app], id="evaluations",
-                      coalesce=True, max_instances=1, replace_existing=True)
-    return scheduler
+def run_scheduler(app) -> int:
+    from reports.scheduler import run_scheduler as _run_scheduler
 
-
-def run_scheduler(app) -> None:
-    checkpoint_job(app)  # catch up at start-up: the job is idempotent
-    build_scheduler(app, blocking=True).start()
+    return _run_scheduler(app)

@@ -50,3 +50,44 @@ class JobRun(Base):
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     ok: Mapped[bool] = mapped_column(default=False)
     detail: Mapped[str] = mapped_column(Text, default="")
+    period: Mapped[Optional[str]] = mapped_column(String(32))    # the day or month a scheduled run covers
+    trigger: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | manual
+    runner: Mapped[str] = mapped_column(String(128), default="")  # host:pid of the process that ran it
+
+
+class SchedulerLease(Base):
+    """On SQLite, who is the scheduler: a lease renewed by heartbeat (PostgreSQL uses an advisory lock)."""
+
+    __tablename__ = "scheduler_leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditExport(Base):
+    """One file of a scheduled (or on-demand) audit export, with its SHA-256 as written."""
+
+    __tablename__ = "audit_exports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    fmt: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int]
+    row_count: Mapped[int]
+    seq_to: Mapped[int]
+    manifest: Mapped[dict]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    __table_args__ = (UniqueConstraint("period", "fmt"),)
+
+
+# APScheduler's SQLAlchemyJobStore table, declared here so the migrations (not the job store) create it.
+from sqlalchemy import Column, Float, LargeBinary, Table, Unicode  # noqa: E402
+
+apscheduler_jobs = Table(
+    "apscheduler_jobs", Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

@@ -34,9 +34,11 @@ def list_checkpoints(user: User, period: str | None = None):
 
 
 # --------------------------------------------------------------------------- job runs
-def record_job_run(job: str, started_at: datetime, ok: bool, detail: str) -> JobRun:
+def record_job_run(job: str, started_at: datetime, ok: bool, detail: str, *, period: str | None = None,
+                   trigger: str = "scheduled", runner: str = "") -> JobRun:
     with unit_of_work() as s:
-        run = JobRun(job=job, started_at=started_at, finished_at=now(), ok=ok, detail=detail[:4000])
+        run = JobRun(job=job, started_at=started_at, finished_at=now(), ok=ok, detail=detail[:4000], period=period,
+                     trigger=trigger, runner=runner)
         s.add(run)
     return run
 

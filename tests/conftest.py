@@ -174,3 +174,39 @@ def bureau(login):
 @pytest.fixture
 def auditor(login):
     return login("auditor")
+
+
+# --------------------------------------------------------------------------- a real SMTP server (aiosmtpd)
+class _Inbox:
+    def __init__(self):
+        self.messages = []
+        self.refuse = False  # answer 451 (try again later) while set
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes
+
+        if self.refuse:
+            return "451 try again later"
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on a free port; the app sends to it while the test runs. ``smtp.messages``."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    old = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
+    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = "127.0.0.1", port
+    inbox.port = port
+    yield inbox
+    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = old
+    controller.stop()

@@ -334,3 +334,62 @@ class ReminderFactory(BaseFactory):
     sent_on = date(2026, 6, 1)
     recipients = "pi@example.org"
     days_before = 30
+
+
+from datetime import datetime, timedelta  # noqa: E402
+
+from evaluations.models import EvaluationHold  # noqa: E402
+from grants.db import TZ  # noqa: E402
+from grants.mail import OutboxMessage  # noqa: E402
+from reports.models import AuditExport, SchedulerLease  # noqa: E402
+
+
+class EvaluationHoldFactory(BaseFactory):
+    class Meta:
+        model = EvaluationHold
+        exclude = ("evaluation",)
+
+    evaluation = factory.SubFactory(EvaluationFactory)
+    evaluation_id = factory.SelfAttribute("evaluation.id")
+    grant_id = factory.SelfAttribute("evaluation.grant_id")
+    consequence_id = "EVAL-MIDTERM-BLOCKS-TRANCHE"
+    effect = "block_tranche"
+    reason_zh = "中期评估未通过"
+    reason_en = "mid-term review failed"
+    source = "seed 001 (十九)"
+    policy_hash = "0" * 64
+    imposed_on = date(2026, 7, 2)
+
+
+class OutboxMessageFactory(BaseFactory):
+    class Meta:
+        model = OutboxMessage
+
+    dedupe_key = factory.Sequence(lambda n: f"test:{n}")
+    recipients = "someone@example.org"
+    subject = "测试 / test"
+    body = "正文 / body"
+
+
+class SchedulerLeaseFactory(BaseFactory):
+    class Meta:
+        model = SchedulerLease
+
+    name = factory.Sequence(lambda n: f"lease{n}")
+    holder = "host:1"
+    heartbeat_at = datetime(2026, 7, 1, 8, 0, tzinfo=TZ)
+    expires_at = factory.LazyAttribute(lambda o: o.heartbeat_at + timedelta(seconds=30))
+
+
+class AuditExportFactory(BaseFactory):
+    class Meta:
+        model = AuditExport
+
+    period = factory.Sequence(lambda n: f"{2020 + n // 12}-{n % 12 + 1:02d}")
+    fmt = "csv"
+    path = "/tmp/ledger.csv"
+    sha256 = "0" * 64
+    bytes = 0
+    row_count = 0
+    seq_to = 0
+    manifest = factory.LazyFunction(dict)

@@ -8,6 +8,7 @@ def register_pages(app) -> None:
     from webui.common import bp as common_bp
     from webui.institution import bp as inst_bp
     from webui.views import bp as web_bp
+    import webui.jobs  # noqa: F401  - the scheduler's page, on the pages' blueprint (webui.views.bp)
 
     for bp in (common_bp, web_bp, inst_bp, auditor_bp, admin_bp):
         app.register_blueprint(bp)

@@ -16,7 +16,7 @@ from budgets.expenses import fields as ef
 from budgets.models import BudgetLine, Expense, ExpenseStatus, Verdict
 from budgets.service import lines_of
 from compliance import policy as policy_store
-from compliance import rules
+from compliance import holds, rules
 from compliance.models import PolicyVersion
 from compliance.service import policy_version_on
 from grants import ledger
@@ -65,6 +65,7 @@ class GrantState:
     _facts: rules.GrantFacts | None = field(default=None, repr=False)
     _line_facts: dict = field(default_factory=dict, repr=False)
     _context: dict = field(default_factory=dict, repr=False)
+    holds: tuple = ()  # findings of holds on the grant (compliance.holds), added to every verdict
 
     def facts(self, release: tuple[str, Decimal] | None = None) -> rules.GrantFacts:
         if release is None and self._facts is not None:
@@ -165,7 +166,7 @@ def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
     salaried = s.scalars(select(Researcher.name).where(Researcher.institution_id == grant.institution_id,
                                                        Researcher.salaried.is_(True))).all()
     return GrantState(grant, kind.value, disbursed_total(grant.id), lines, conditions,
-                      frozenset([pi_name]), frozenset(salaried))
+                      frozenset([pi_name]), frozenset(salaried), holds=holds.holds_for(grant.id))
 
 
 class Elsewhere:
@@ -216,7 +217,8 @@ def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicat
                           message_en=f"no policy version in force on {facts.expense_date}: manual review",
                           source="—", figures={"expense_date": facts.expense_date.isoformat()})
         return rules.Judgement("needs_approval", (f,), None)
-    return rules.judge(facts, state.facts(release), state.context(duplicate_of, duplicate_row), policy)
+    judgement = rules.judge(facts, state.facts(release), state.context(duplicate_of, duplicate_row), policy)
+    return holds.with_holds(judgement, state.holds)
 
 
 # --------------------------------------------------------------------------- dry run

@@ -1,11 +1,6 @@
 """绩效评价: schedules from the grant period, results, and reminder mail through a real SMTP server."""
-import socket
 from datetime import date, timedelta
-from email import message_from_bytes
 from email.header import decode_header, make_header
-
-import pytest
-from aiosmtpd.controller import Controller
 
 from evaluations.models import EvaluationKind
 from evaluations.schedule import add_months, due_dates
@@ -55,65 +50,59 @@ def test_institution_sees_only_its_own_evaluations(login, db):
     assert [e["id"] for e in staff.get("/api/v1/evaluations").get_json()] == [mine.id]
 
 
-class _Inbox:
-    def __init__(self):
-        self.messages = []
+def test_reminders_reach_the_institution_and_escalate_to_the_bureau_once_per_stage(db, smtp):
+    from grants.mail import deliver_due
 
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(app):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    old = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
-    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = "127.0.0.1", port
-    yield inbox
-    app.config["SMTP_HOST"], app.config["SMTP_PORT"] = old
-    controller.stop()
-
-
-def test_reminders_reach_the_institution_and_bureau_once_a_day(db, smtp):
     g = GrantFactory(status=GrantStatus.ACTIVE)
     UserFactory(role="institution", institution_id=g.institution_id, email="pi@inst.example")
     UserFactory(role="finance_bureau", email="bureau@kjj.example")
     UserFactory(role="institution", institution_id=GrantFactory().institution_id, email="other@inst.example")
     today = date(2026, 6, 24)
     due_in_7 = EvaluationFactory(grant=g, kind=EvaluationKind.MID_TERM, due_date=today + timedelta(days=7))
-    EvaluationFactory(grant=g, kind=EvaluationKind.ANNUAL, due_date=today + timedelta(days=8))   # no reminder day
+    due_in_8 = EvaluationFactory(grant=g, kind=EvaluationKind.ANNUAL, due_date=today + timedelta(days=8))
     overdue = EvaluationFactory(grant=g, kind=EvaluationKind.FINAL_ACCEPTANCE, due_date=today - timedelta(days=3))
     db.session.commit()
 
     sent = send_reminders(today)
-    assert sorted(r.evaluation_id for r in sent) == sorted([due_in_7.id, overdue.id])
-    assert len(smtp.messages) == 1
-    rcpts, msg = smtp.messages[0]
-    assert sorted(rcpts) == ["bureau@kjj.example", "pi@inst.example"]
-    body = msg.get_payload(decode=True).decode("utf-8")
-    assert "中期评估" in body and "due in 7 days" in body and "overdue by 3 days" in body and g.code in body
-    assert "evaluation reminder" in str(make_header(decode_header(msg["Subject"])))
+    # the 30-day stage of the annual report was never sent: it goes now, once
+    assert {(r.evaluation_id, r.stage) for r in sent} == {(due_in_7.id, "d7"), (due_in_8.id, "d30"),
+                                                           (overdue.id, "overdue-w0")}
+    assert deliver_due()["sent"] == 3 and len(smtp.messages) == 3
+    by_subject = {str(make_header(decode_header(m["Subject"]))): (sorted(r), m) for r, m in smtp.messages}
+    mid = next(v for k, v in by_subject.items() if "mid-term" in k)
+    assert mid[0] == ["pi@inst.example"]                       # before the date: the institution only
+    body = mid[1].get_payload(decode=True).decode("utf-8")
+    assert "中期评估" in body and "due in 7 days" in body and g.code in body and f"/grants/{g.id}" in body
+    late = next(v for k, v in by_subject.items() if "final acceptance" in k)
+    assert late[0] == ["bureau@kjj.example", "pi@inst.example"]  # overdue: escalated to the bureau
+    assert "overdue by 3 days" in late[1].get_payload(decode=True).decode("utf-8")
 
-    assert send_reminders(today) == [] and len(smtp.messages) == 1   # never twice the same day
-    assert len(send_reminders(today + timedelta(days=6))) == 2        # due tomorrow, still overdue
+    assert send_reminders(today) == [] and deliver_due()["sent"] == 0 and len(smtp.messages) == 3
+    later = send_reminders(today + timedelta(days=6))  # d1, d7, and overdue by 9 days: the second weekly one
+    assert {(r.evaluation_id, r.stage) for r in later} == {(due_in_7.id, "d1"), (due_in_8.id, "d7"),
+                                                            (overdue.id, "overdue-w1")}
+    assert {r.stage for r in send_reminders(today + timedelta(days=12)) if r.evaluation_id == overdue.id} == \
+        {"overdue-w2"}
 
 
 def test_the_scheduler_job_schedules_reminds_and_records_its_run(app, db, smtp):
     from sqlalchemy import select
 
+    from grants.db import TZ, set_clock
     from reports.jobs import evaluation_job
     from reports.models import JobRun
 
     g = GrantFactory(status=GrantStatus.ACTIVE, start_date=date(2024, 1, 1), end_date=date(2025, 12, 31))
     UserFactory(role="institution", institution_id=g.institution_id, email="pi@inst.example")
     db.session.commit()
-    evaluation_job(app)
+    from datetime import datetime
+
+    set_clock(lambda: datetime(2026, 11, 23, 8, 0, tzinfo=TZ))
+    try:
+        evaluation_job(app)
+    finally:
+        set_clock(None)
     run = db.session.scalars(select(JobRun).where(JobRun.job == "evaluations")).one()
     # annual 2025-01-01, mid-term 2024-12-31, final acceptance 2026-06-30: all overdue by now
-    assert run.ok and run.detail == "3 evaluations scheduled, 3 reminders sent"
-    assert len(smtp.messages) == 1 and "overdue" in smtp.messages[0][1].get_payload(decode=True).decode()
+    assert run.ok and run.detail.startswith("3 evaluations scheduled, 3 overdue, 3 reminders queued, 3 mails sent")
+    assert len(smtp.messages) == 3 and all("overdue" in m.get_payload(decode=True).decode() for _, m in smtp.messages)
