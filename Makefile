@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app grants.app
 
-.PHONY: run test bench install clean
+.PHONY: run serve test bench install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +14,20 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# the one-command demo: GRANTS_ENV=development allows a random SECRET_KEY and plain-HTTP cookies
+run: export GRANTS_ENV ?= development
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) grants sync-policies
 	$(FLASK) grants seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# production: gunicorn on GUNICORN_BIND with GUNICORN_WORKERS × GUNICORN_THREADS; needs DATABASE_URL and
+# SECRET_KEY (see README, "Production settings"); migrates first so /readyz reports ready
+serve: $(VENV)/.installed
+	$(VENV)/bin/grants db upgrade
+	$(VENV)/bin/grants sync-policies
+	$(VENV)/bin/grants serve
 
 test: $(VENV)/.installed
 	$(VENV)/bin/lint-imports
