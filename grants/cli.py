@@ -81,7 +81,12 @@ for _command in (*compliance_cli.COMMANDS, *budgets_cli.COMMANDS, *reports_cli.C
 
 
 def main():  # console script entry point: `grants import-expenses FILE`, `grants db upgrade`, …
-    app = create_app()
+    from grants.config import ConfigError
+
+    try:
+        app = create_app()
+    except ConfigError as e:
+        raise SystemExit(f"grants: {e}") from None
     cli = FlaskGroup(create_app=lambda: app, add_default_commands=True, help=grants_cli.help)
     for name, command in grants_cli.commands.items():
         cli.add_command(command, name)

@@ -6,7 +6,6 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
-from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 
 from grants.db import Base
@@ -18,6 +17,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 # Counters in RATELIMIT_STORAGE_URI (memory:// for the demo, Redis shared by every app server in production);
-# no default limit: only the routes that ask for one (the login) are limited.
+# no default limit: only the routes that ask for one (the login) are limited. (Security headers are set by a
+# Talisman made per app in grants.serving: Talisman keeps its app and options on the object.)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-talisman = Talisman()

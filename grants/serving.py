@@ -16,7 +16,7 @@ import time
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import text
 
-from grants.extensions import db, limiter, talisman
+from grants.extensions import db, limiter
 
 bp = Blueprint("ops", __name__)
 access_log = logging.getLogger("grants.access")
@@ -101,7 +101,9 @@ def init_serving(app: Flask) -> None:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     limiter.init_app(app)
-    talisman.init_app(
+    from flask_talisman import Talisman
+
+    app.extensions["talisman"] = Talisman(
         app, content_security_policy=CSP, force_https=False,  # the reverse proxy redirects to HTTPS
         strict_transport_security=app.config["SESSION_COOKIE_SECURE"], frame_options="DENY",
         referrer_policy="strict-origin-when-cross-origin",
@@ -138,6 +140,7 @@ def gunicorn_options(bind: str | None = None, workers: int | None = None, thread
         "errorlog": "-",
         "loglevel": env.get("GUNICORN_LOG_LEVEL", "info"),
         "proc_name": "grants",
+        "control_socket_disable": True,  # one per host path otherwise: two servers on one host would collide
     }
 
 
