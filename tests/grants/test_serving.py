@@ -248,3 +248,17 @@ def test_first_request_after_the_server_dropped_the_connection_succeeds(app, bac
         assert killed >= 1
         assert client.get("/api/v1/grants", headers=unknown).status_code == 401  # not 500
         assert client.get("/readyz").status_code == 200
+
+
+def test_console_deactivates_a_user_and_resets_a_password(app, db):
+    user = _web_user(db)
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["grants", "reset-password", user.username, "--password", "brand-new-pass-1"])
+    assert r.exit_code == 0, r.output
+    db.session.expire_all()
+    assert user.session_version == 1 and accounts.authenticate(user.username, "brand-new-pass-1") is not None
+    r = runner.invoke(args=["grants", "deactivate-user", user.username])
+    assert r.exit_code == 0, r.output
+    db.session.expire_all()
+    assert user.active is False and user.session_version == 2
+    assert accounts.authenticate(user.username, "brand-new-pass-1") is None
