@@ -68,6 +68,13 @@ def login():
     return render_template("login.html", form=form), 200 if request.method == "GET" or form.errors == {} else 400
 
 
+@bp.errorhandler(429)
+def too_many_logins(e):
+    """The login limit answers with the login page (429), not the API's JSON."""
+    flash(_("登录失败次数过多，请稍后再试"), "error")
+    return render_template("login.html", form=LoginForm()), 429
+
+
 @bp.post("/logout")
 @login_required
 def logout():

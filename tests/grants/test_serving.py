@@ -195,7 +195,8 @@ def test_login_failures_are_rate_limited_then_even_the_right_password_waits(app,
     limit = login_limit
     codes = [_login(client, user.username, "wrong-password", environ=env).status_code for _ in range(limit)]
     assert codes == [200] * limit  # the form again, saying the password is wrong
-    assert _login(client, user.username, "wrong-password", environ=env).status_code == 429
+    refused = _login(client, user.username, "wrong-password", environ=env)
+    assert refused.status_code == 429 and "登录失败次数过多" in refused.get_data(as_text=True)  # the page says why
     assert _login(client, user.username, PASSWORD, environ=env).status_code == 429
     # the per-username limit holds from another address too
     assert _login(client, user.username, PASSWORD, environ=_fresh_address()).status_code == 429
