@@ -40,7 +40,8 @@ def set_language(code):
 def _same_site_referrer() -> str | None:
     """Back to the page the user came from, only if it is one of ours (never an open redirect)."""
     ref = urlsplit(request.referrer or "")
-    if ref.netloc != request.host or ref.scheme not in ("http", "https") or not ref.path.startswith("/"):
+    if (ref.netloc != request.host or ref.scheme not in ("http", "https") or not ref.path.startswith("/")
+            or ref.path.startswith(("//", "/\\"))):  # browsers read "//x" and "/\x" as another host
         return None
     return ref.path + ("?" + ref.query if ref.query else "")
 

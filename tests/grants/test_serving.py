@@ -114,6 +114,8 @@ def test_language_switch_never_redirects_off_site(client):
     assert r.status_code == 302 and r.headers["Location"] == "/"
     r = client.get("/lang/zh", headers={"Referer": "//evil.example/x"})
     assert r.headers["Location"] == "/"
+    r = client.get("/lang/zh", headers={"Referer": "http://localhost//evil.example/x"})
+    assert r.headers["Location"] == "/"
     r = client.get("/lang/en", headers={"Referer": "http://localhost/queue?page=2"})
     assert r.headers["Location"] == "/queue?page=2"
 
