@@ -6,6 +6,8 @@ one server works on the other; failed logins count against one limit, kept in Re
 """
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import signal
@@ -60,7 +62,8 @@ def shared_database():
 def _env(url: str) -> dict:
     return {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "RATELIMIT_STORAGE_URI": REDIS_URL,
             "LOGIN_RATE_LIMIT": "3 per minute", "SESSION_COOKIE_SECURE": "0",  # plain HTTP on loopback
-            "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "8", "ACCESS_LOG": "0", "GRANTS_ENV": "production"}
+            "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "2", "GUNICORN_GRACEFUL_TIMEOUT": "2",
+            "ACCESS_LOG": "0", "GRANTS_ENV": "production"}
 
 
 def _seed(url: str) -> dict:
@@ -137,16 +140,19 @@ def test_a_hundred_expenses_raced_across_two_servers_never_overspend(two_servers
     barrier = threading.Barrier(N)
     statuses: list[int] = []
 
+    body = {"grant_id": grant_id, "expense_date": "2025-06-01", "amount": "30.00", "subject": "equipment",
+            "purpose": "equipment_purchase", "description": "传感器", "payee_kind": "vendor",
+            "payment_method": "bank_transfer", "invoice_verified": True, "unit_value": "30.00", "quantity": 1}
+
     def spend(i):
-        with httpx.Client(base_url=bases[i % 2], timeout=60,
-                          headers={"Authorization": f"Bearer {token}"}) as c:
-            barrier.wait(timeout=60)
-            r = c.post("/api/v1/expenses", json={
-                "grant_id": grant_id, "expense_date": "2025-06-01", "amount": "30.00", "subject": "equipment",
-                "purpose": "equipment_purchase", "description": "传感器", "payee_kind": "vendor",
-                "payment_method": "bank_transfer", "invoice_no": f"RACE-{i}", "invoice_verified": True,
-                "unit_value": "30.00", "quantity": 1})
-            statuses.append(r.status_code)
+        port = int(bases[i % 2].rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        payload = json.dumps({**body, "invoice_no": f"RACE-{i}"})
+        barrier.wait(timeout=60)
+        conn.request("POST", "/api/v1/expenses", body=payload,
+                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        statuses.append(conn.getresponse().status)
+        conn.close()
 
     threads = [threading.Thread(target=spend, args=(i,)) for i in range(N)]
     for t in threads:
