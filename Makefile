@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask --app grants.app
 CHROMIUM_PATH ?= $(shell command -v chromium 2>/dev/null)
 export CHROMIUM_PATH
 
-.PHONY: run test test-setup bench install clean
+.PHONY: run serve test test-setup bench install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,21 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# the one-command demo: GRANTS_ENV=development allows a random SECRET_KEY and plain-HTTP cookies
+run: export GRANTS_ENV ?= development
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) grants sync-policies
 	$(FLASK) grants seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# production: gunicorn on GUNICORN_BIND with GUNICORN_WORKERS × GUNICORN_THREADS; needs DATABASE_URL and
+# SECRET_KEY (see README, "Production settings"); migrates first so /readyz reports ready
+serve: $(VENV)/.installed
+	$(VENV)/bin/grants db upgrade
+	$(VENV)/bin/grants sync-policies
+	$(VENV)/bin/grants serve
+
 
 # chromium, PostgreSQL and the test database: installed/started when run as root, else says what to do
 test-setup:

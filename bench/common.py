@@ -43,9 +43,9 @@ def database_url(backend: str) -> str:
     return PG_URL
 
 
-def fresh_database(backend: str) -> str:
-    """Drop and rebuild the bench database with the migrations; returns its URL."""
-    url = database_url(backend)
+def fresh_database(backend: str, url: str | None = None) -> str:
+    """Drop and rebuild the bench database (``url``, or the backend's default) with the migrations; returns its URL."""
+    url = url or database_url(backend)
     if backend == "sqlite":
         for suffix in ("", "-wal", "-shm"):
             Path(url[len("sqlite:///"):] + suffix).unlink(missing_ok=True)

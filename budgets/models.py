@@ -112,7 +112,10 @@ class Expense(Base):
     status: Mapped[ExpenseStatus] = mapped_column(_enum(ExpenseStatus, "expense_status"))
     subsidy_eligible: Mapped[Optional[bool]]
 
-    idempotency_key: Mapped[Optional[str]] = mapped_column(String(128), unique=True)
+    # unique per submitting user; the fingerprint (SHA-256 of the canonical request) tells a retry from a
+    # different request reusing the key
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(128))
+    idempotency_fingerprint: Mapped[Optional[str]] = mapped_column(String(64))
     import_key: Mapped[Optional[str]] = mapped_column(String(96), unique=True)  # file hash + row number
     submitted_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     decided_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
@@ -127,4 +130,5 @@ class Expense(Base):
         Index("ix_expenses_grant_date", "grant_id", "expense_date"),
         Index("ix_expenses_institution_status", "institution_id", "status"),
         Index("ix_expenses_invoice", "invoice_no"),
+        UniqueConstraint("submitted_by", "idempotency_key", name="uq_expenses_submitted_by_idempotency_key"),
     )

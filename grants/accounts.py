@@ -1,7 +1,10 @@
 """Users and API tokens, and the named system account the console acts as."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import secrets
+
+from sqlalchemy import select, update
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from grants.auth import hash_token, new_token
 from grants.db import unit_of_work
@@ -42,10 +45,60 @@ def issue_token(user: User, label: str = "") -> str:
     return token
 
 
+_DUMMY_HASH: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password made the way real ones are, so checking it costs the same time."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(generate_password_hash(secrets.token_hex(16)))
+    return _DUMMY_HASH[0]
+
+
 def authenticate(username: str, password: str) -> User | None:
+    """The active user with this password, or None. Takes as long for an unknown or inactive username
+    as for a wrong password (a password hash is checked either way), so timing tells no usernames."""
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None or not user.active or not user.check_password(password):
+    usable = user is not None and user.active and user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+    ok = check_password_hash(user.password_hash if usable else _dummy_hash(), password)
+    if not usable or not ok:
         return None
+    return user
+
+
+def end_sessions(user_id: int) -> None:
+    """Sign the user out of every browser (logout, 'log out everywhere'): older session cookies stop working."""
+    with unit_of_work() as s:
+        s.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
+    db.session.expire_all()
+
+
+def deactivate_user(username: str) -> User:
+    """Deactivate an account: its sessions and API tokens stop working at once."""
+    with unit_of_work() as s:
+        user = _by_username(username)
+        user.active = False
+        user.session_version += 1
+    return user
+
+
+def reset_password(username: str, password: str) -> User:
+    """Set a new password; every session signed in with the old one ends."""
+    if len(password) < 8:
+        raise Invalid("密码至少 8 位 / password must have at least 8 characters", {"password": ["too short"]})
+    with unit_of_work() as s:
+        user = _by_username(username)
+        user.set_password(password)
+        user.session_version += 1
+    return user
+
+
+def _by_username(username: str) -> User:
+    from grants.errors import NotFound
+
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在 / user {username} not found")
     return user
 
 

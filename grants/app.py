@@ -29,7 +29,7 @@ def _bounded_int_schema(converter) -> dict:
 def create_app(config: dict | None = None) -> Flask:
     app = Flask("grants", instance_relative_config=True)
     app.url_map.converters["int"] = BoundedInt
-    app.config.update(load_config(app.instance_path, config))
+    app.config.update(load_config(app.instance_path, config, debug=app.debug))
     app.json.ensure_ascii = False  # Chinese stays readable in every JSON answer
     register_extensions(app)
     register_blueprints(app)
@@ -54,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     import grants.mail  # noqa: F401
     import reports.models  # noqa: F401
     from grants.auth import register_auth
+    from grants.serving import init_serving
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
@@ -64,6 +65,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "web.login"
     _offline_api_docs(app)
     api.init_app(app)
+    init_serving(app)
     _document_as_sent()
 
 
@@ -82,13 +84,38 @@ def _migrations_dir():
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _offline_api_docs(app: Flask) -> None:
-    """Swagger UI served from the swagger-ui-bundle package: the docs page needs no internet."""
-    import swagger_ui_bundle
+SWAGGER_PAGE = """<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>{title}</title>
+<link href="/api/v1/docs-assets/swagger-ui.css" rel="stylesheet" type="text/css"></head>
+<body>
+<div id="swagger-ui-container"></div>
+<script src="/api/v1/docs-assets/swagger-ui-standalone-preset.js"></script>
+<script src="/api/v1/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/api/v1/docs-init.js"></script>
+</body>
+</html>
+"""
+SWAGGER_INIT = """window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui-container"});
+});
+"""
 
-    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", None)
-    app.config["OPENAPI_SWAGGER_UI_PATH"] = "docs"
-    app.config["OPENAPI_SWAGGER_UI_URL"] = "/api/v1/docs-assets/"
+
+def _offline_api_docs(app: Flask) -> None:
+    """Swagger UI served from the swagger-ui-bundle package: the docs page needs no internet, and its
+    start-up script is a file too, so the page runs under a self-only Content-Security-Policy."""
+    import swagger_ui_bundle
+    from flask import Response
+    from markupsafe import escape
+
+    @app.get("/api/v1/docs")
+    def swagger_ui():
+        return Response(SWAGGER_PAGE.format(title=escape(app.config["API_TITLE"])), mimetype="text/html")
+
+    @app.get("/api/v1/docs-init.js")
+    def swagger_init():
+        return Response(SWAGGER_INIT, mimetype="text/javascript")
 
     @app.get("/api/v1/docs-assets/<path:filename>")
     def swagger_assets(filename):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from flask import request
+from flask import g, request, session
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -24,9 +24,28 @@ def new_token() -> str:
     return "kj_" + secrets.token_urlsafe(32)
 
 
+SESSION_VERSION_KEY = "_sv"
+
+
 @login_manager.user_loader
 def _load_user(user_id: str):
-    return db.session.get(User, int(user_id))
+    """The session's user, only while active and while the session's version is the user's current one."""
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or session.get(SESSION_VERSION_KEY) != user.session_version:
+        return None
+    return user
+
+
+def start_session(user: User) -> None:
+    """Log ``user`` in to this browser, stamping the session with the user's session version."""
+    from flask_login import login_user
+
+    lang = session.get("lang")
+    session.clear()  # nothing from before the login survives into the new session but the language
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+    session[SESSION_VERSION_KEY] = user.session_version
 
 
 def _load_from_token(req):
@@ -58,6 +77,7 @@ def caller() -> User:
         user = current_user._get_current_object() if current_user.is_authenticated else None
     if user is None:
         raise Unauthorized("需要 API 令牌（Authorization: Bearer …）/ an API token is required")
+    g.caller_id = user.id  # for the access log
     return user
 
 

@@ -13,6 +13,7 @@ from flask_migrate.cli import db as db_group
 
 from budgets import cli as budgets_cli
 from compliance import cli as compliance_cli
+from grants import accounts
 from grants.accounts import create_user as _create
 from grants.app import create_app
 from grants.seed import seed_demo as _seed
@@ -47,14 +48,53 @@ def seed_demo(password):
         click.echo(line)
 
 
+@grants_cli.command("deactivate-user")
+@click.argument("username")
+@with_appcontext
+def deactivate_user(username):
+    """Deactivate an account: its browser sessions and API tokens stop working at once."""
+    accounts.deactivate_user(username)
+    click.echo(f"user {username} deactivated")
+
+
+@grants_cli.command("reset-password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def reset_password(username, password):
+    """Set a new password; every browser session of the user ends."""
+    accounts.reset_password(username, password)
+    click.echo(f"password of {username} reset; its sessions ended")
+
+
+@grants_cli.command("serve")
+@click.option("--bind", default=None, help="address:port (default GUNICORN_BIND or 127.0.0.1:8000)")
+@click.option("--workers", type=int, default=None, help="worker processes (default GUNICORN_WORKERS, 2 × cores + 1)")
+@click.option("--threads", type=int, default=None, help="threads per worker (default GUNICORN_THREADS, 4)")
+def serve(bind, workers, threads):
+    """Serve the app under gunicorn, the production server (settings from GUNICORN_* variables)."""
+    from grants.serving import gunicorn_options, run_gunicorn
+
+    run_gunicorn(gunicorn_options(bind, workers, threads))
+
+
 for _command in (*compliance_cli.COMMANDS, *budgets_cli.COMMANDS, *reports_cli.COMMANDS, *scheduler_cli.COMMANDS):
     grants_cli.add_command(_command)
 
 
 def main():  # console script entry point: `grants import-expenses FILE`, `grants db upgrade`, …
-    app = create_app()
+    from grants.config import ConfigError
+
+    try:
+        app = create_app()
+    except ConfigError as e:
+        raise SystemExit(f"grants: {e}") from None
     cli = FlaskGroup(create_app=lambda: app, add_default_commands=True, help=grants_cli.help)
     for name, command in grants_cli.commands.items():
         cli.add_command(command, name)
     cli.add_command(db_group)
     cli.main(prog_name="grants")
+
+
+if __name__ == "__main__":
+    main()

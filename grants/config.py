@@ -6,16 +6,27 @@ import secrets
 from pathlib import Path
 
 
+class ConfigError(RuntimeError):
+    """A setting production cannot run without (raised by ``create_app`` at start-up)."""
+
+
 def _default_sqlite_url(instance_path: str) -> str:
     Path(instance_path).mkdir(parents=True, exist_ok=True)
     return "sqlite:///" + os.path.join(instance_path, "grants.sqlite3")
 
 
-def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+def is_development(cfg: dict) -> bool:
+    return bool(cfg.get("DEBUG") or cfg.get("TESTING") or cfg.get("GRANTS_ENV") == "development")
+
+
+def load_config(instance_path: str, overrides: dict | None = None, debug: bool = False) -> dict:
     cfg = {
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or _default_sqlite_url(instance_path),
-        # A random key per process keeps a fresh checkout safe; set SECRET_KEY in production.
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
+        # Required outside development (see below); every app server of a deployment shares it.
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        # "development" (the demo, `make run`) or "production" (anything else): production requires
+        # SECRET_KEY and sends cookies with the Secure flag.
+        "GRANTS_ENV": os.environ.get("GRANTS_ENV", "production"),
         "TIMEZONE": "Asia/Shanghai",
         "API_TITLE": "科研经费管理 API",
         "API_VERSION": "v1",
@@ -34,7 +45,17 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",  # set 1 behind HTTPS
+        # Secure cookies by default outside development; SESSION_COOKIE_SECURE=0 only for a plain-HTTP trial.
+        "SESSION_COOKIE_SECURE": None,
+        # Login attempts that failed, per client address and per username (Flask-Limiter syntax). The
+        # counters live in RATELIMIT_STORAGE_URI: memory:// for the one-process demo, redis://… (shared by
+        # every app server) in production.
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # How many reverse proxies stand in front (their X-Forwarded-For/-Proto are trusted), 0 = none.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        "ACCESS_LOG": os.environ.get("ACCESS_LOG", "1") != "0",
         "PAGE_SIZE_MAX": 500,
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
@@ -51,9 +72,26 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     }
     if overrides:
         cfg.update(overrides)
+    development = debug or is_development(cfg)
+    if not cfg["SECRET_KEY"]:
+        if not development:
+            raise ConfigError(
+                "SECRET_KEY is not set: production needs one key shared by every app server (it signs sessions "
+                "and CSRF tokens), e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'). "
+                "For a local demo set GRANTS_ENV=development instead.")
+        cfg["SECRET_KEY"] = secrets.token_hex(32)  # a fresh checkout's demo: a random key per process
+    if cfg["SESSION_COOKIE_SECURE"] is None:
+        flag = os.environ.get("SESSION_COOKIE_SECURE")
+        cfg["SESSION_COOKIE_SECURE"] = (flag == "1") if flag in ("0", "1") else not development
+    cfg.setdefault("REMEMBER_COOKIE_SECURE", cfg["SESSION_COOKIE_SECURE"])
+    cfg.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     uri = cfg["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):
         cfg["SQLALCHEMY_DATABASE_URI"] = uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    engine = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # a connection the server dropped (restart, failover, pg_terminate_backend) is replaced, not a 500
+    engine.setdefault("pool_pre_ping", True)
     if uri.startswith("sqlite"):
-        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+        engine.setdefault("connect_args", {"timeout": 30})
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine
     return cfg

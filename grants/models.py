@@ -106,6 +106,9 @@ class User(Base):
     email: Mapped[Optional[str]] = mapped_column(String(200))
     display_name: Mapped[Optional[str]] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on logout, deactivation and password reset: every browser session signed with an older
+    # number stops working on its next request (sessions are cookies; this is what revokes them).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     institution: Mapped[Optional[Institution]] = relationship()
 
     __table_args__ = (

@@ -273,17 +273,21 @@ class Activity:
                     subsidy.pay_subsidy(g.id, self.bureau)
 
     def _evaluations(self) -> None:
+        """Past evaluations filed by the institution and decided by the bureau; the latest ones left overdue."""
         evaluations.schedule_all()
-        due = db.session.scalars(select(Evaluation.id).where(
+        due = db.session.scalars(select(Evaluation).where(
             Evaluation.due_date < self.anchor - timedelta(days=45),
-            Evaluation.status == EvaluationStatus.SCHEDULED).order_by(Evaluation.id)).all()
-        for eid in due:
-            status = EvaluationStatus.FAILED if self.rng.random() < 0.08 else EvaluationStatus.PASSED
-            ev = db.session.get(Evaluation, eid)
-            evaluations.record_result(eid, status, "专家组评议" + ("通过" if status == EvaluationStatus.PASSED else "未通过"),
-                                      self.bureau, ev.due_date + timedelta(days=10))
+            Evaluation.status == EvaluationStatus.DUE).order_by(Evaluation.id)).all()
+        by_institution = {u.institution_id: u for u in self.staff.values()}
+        for ev in due:
+            staff = by_institution[ev.grant.institution_id]
+            evaluations.submit_evaluation(ev.id, staff, "按期提交自评报告", ev.due_date - timedelta(days=5))
+            failed = self.rng.random() < 0.08
+            status = EvaluationStatus.FAILED if failed else EvaluationStatus.PASSED
+            evaluations.record_result(ev.id, status, "专家组评议" + ("未通过" if failed else "通过"), self.bureau,
+                                      ev.due_date + timedelta(days=10))
             self.counts["evaluations"] += 1
-
+        evaluations.mark_overdue(self.anchor)  # what nobody filed in time is overdue, with its consequences
 
 def _csv(rows: list[dict]) -> bytes:
     buf = io.StringIO()

@@ -1,9 +1,12 @@
 """Thin page handlers: read the form, call the same services as the API, render."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from marshmallow import ValidationError
 
 from budgets.models import Expense
@@ -13,12 +16,13 @@ from budgets.expenses.schemas import ExpenseInSchema
 from evaluations.service import list_for_grant as list_evaluations
 from grants import access, disbursement
 from grants import registry as grants
-from grants.accounts import authenticate
+from grants.accounts import authenticate, end_sessions
+from grants.auth import start_session
 from grants.errors import DomainError
-from grants.extensions import db
+from grants.extensions import db, limiter
 from webui.forms import DecisionForm, ExpenseForm, LoginForm
 
-bp = Blueprint("web", __name__, template_folder="templates")
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web-static")
 
 
 @bp.app_context_processor
@@ -30,24 +34,54 @@ def _template_helpers():
 def set_language(code):
     if code in ("zh", "en"):
         session["lang"] = code
-    return redirect(request.referrer or url_for("web.home"))
+    return redirect(_same_site_referrer() or url_for("web.home"))
+
+
+def _same_site_referrer() -> str | None:
+    """Back to the page the user came from, only if it is one of ours (never an open redirect)."""
+    ref = urlsplit(request.referrer or "")
+    if (ref.netloc != request.host or ref.scheme not in ("http", "https") or not ref.path.startswith("/")
+            or ref.path.startswith(("//", "/\\"))):  # browsers read "//x" and "/\x" as another host
+        return None
+    return ref.path + ("?" + ref.query if ref.query else "")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _failed_login(response) -> bool:
+    return response.status_code != 302  # a successful login redirects; only failures use up the limit
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed_login)  # per client address
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed_login,
+               key_func=lambda: "user:" + (request.form.get("username") or "")[:80])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
         if user is not None:
-            login_user(user)
+            start_session(user)
             return redirect(url_for("web.home"))
         flash(_("用户名或密码错误"), "error")
     return render_template("login.html", form=form), 200 if request.method == "GET" or form.errors == {} else 400
 
 
+@bp.errorhandler(429)
+def too_many_logins(e):
+    """The login limit answers with the login page (429), not the API's JSON."""
+    flash(_("登录失败次数过多，请稍后再试"), "error")
+    return render_template("login.html", form=LoginForm()), 429
+
+
 @bp.post("/logout")
 @login_required
 def logout():
+    """Signs this user out of every browser: the session cookie is a signed value a copy of which could
+    outlive this one logout, so the user's session version moves on."""
+    end_sessions(current_user.id)
     logout_user()
     return redirect(url_for("web.login"))
 

@@ -6,6 +6,8 @@ expense with its verdict and findings, and posts the money that may be posted.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -256,11 +258,28 @@ def _posting(expense: Expense, grant: Grant, memo: str = "") -> ledger.Posting:
                                     expense.id, subject=expense.subject, memo=memo or expense.description)
 
 
+def request_fingerprint(data: dict) -> str:
+    """SHA-256 of the request as loaded by the schema, canonical: keys sorted, amounts normalised
+    (``5``, ``5.0`` and ``5.00`` are one request), so only a different request has a different print."""
+    def canonical(v):
+        if isinstance(v, Decimal):
+            return format(v.normalize(), "f")
+        return str(v)
+
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=canonical)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
 def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -> tuple[Expense, bool]:
-    """Judge and store one expense; returns (expense, created). A retried key returns the first result."""
+    """Judge and store one expense; returns (expense, created).
+
+    An ``Idempotency-Key`` belongs to the user who sent it: a retry of the same request with the same key
+    returns the first result; the same key with a different request is refused (422 naming the key).
+    """
     require_expense_submitter(user)
+    fingerprint = request_fingerprint(data) if idempotency_key else None
     if idempotency_key:
-        prior = _by_idempotency_key(idempotency_key, user)
+        prior = _by_idempotency_key(idempotency_key, user, fingerprint)
         if prior is not None:
             return prior, False
     try:
@@ -279,6 +298,7 @@ def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -
                               verdict=Verdict(judgement.verdict), findings=[f.to_dict() for f in judgement.findings],
                               policy_version_id=version.id if version else None,
                               subsidy_eligible=judgement.subsidy_eligible, idempotency_key=idempotency_key,
+                              idempotency_fingerprint=fingerprint,
                               submitted_by=user.id)
             expense.status = state.apply_verdict(facts.subject, facts.amount, judgement.verdict)
             s.add(expense)
@@ -288,18 +308,20 @@ def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -
     except IntegrityError:
         # a concurrent retry with the same key won the race: answer with its result
         if idempotency_key:
-            prior = _by_idempotency_key(idempotency_key, user)
+            prior = _by_idempotency_key(idempotency_key, user, fingerprint)
             if prior is not None:
                 return prior, False
         raise
     return expense, True
 
 
-def _by_idempotency_key(key: str, user: User) -> Expense | None:
-    e = db.session.execute(select(Expense).where(Expense.idempotency_key == key)).scalar_one_or_none()
-    if e is not None and (e.submitted_by != user.id):
-        raise Conflict("Idempotency-Key 已被其他用户使用 / key already used by another caller",
-                       {"Idempotency-Key": ["used by another caller"]})
+def _by_idempotency_key(key: str, user: User, fingerprint: str | None) -> Expense | None:
+    e = db.session.execute(select(Expense).where(Expense.submitted_by == user.id,
+                                                 Expense.idempotency_key == key)).scalar_one_or_none()
+    if e is not None and e.idempotency_fingerprint is not None and e.idempotency_fingerprint != fingerprint:
+        raise Invalid(f"Idempotency-Key {key!r} 已用于另一笔不同的请求 / Idempotency-Key {key!r} was used for a "
+                      "different request: send a new key for a new expense",
+                      {"Idempotency-Key": [f"{key!r} already used with a different body"]})
     return e
 
 

@@ -251,8 +251,32 @@ def test_idempotency_key_never_books_twice(login, db):
     assert first.get_json()["id"] == second.get_json()["id"]
     db.session.expire_all()
     assert line(db, g, "operations").spent == Decimal("5000.00") and len(entries(db, g)) == 1
-    other = login("institution", g.institution)
-    assert other.post("/api/v1/expenses", json=expense(g), headers=h).status_code == 409
+
+
+
+def test_idempotency_key_with_a_different_body_is_refused_naming_the_key(login, db):
+    g = active_grant()
+    staff = login("institution", g.institution)
+    h = {"Idempotency-Key": "retry-999"}
+    assert staff.post("/api/v1/expenses", json={**expense(g), "amount": "5.00"}, headers=h).status_code == 201
+    same = staff.post("/api/v1/expenses", json={**expense(g), "amount": "5.0"}, headers=h)  # same request
+    assert same.status_code == 200
+    r = staff.post("/api/v1/expenses", json={**expense(g), "amount": "999.00"}, headers=h)
+    assert r.status_code == 422, r.get_json()
+    assert "retry-999" in r.get_json()["message"] and "Idempotency-Key" in r.get_json()["errors"]
+    db.session.expire_all()
+    assert line(db, g, "operations").spent == Decimal("5.00") and len(entries(db, g)) == 1
+
+
+def test_idempotency_keys_are_per_user(login, db):
+    g = active_grant()
+    h = {"Idempotency-Key": "shared-key"}
+    first = login("institution", g.institution).post("/api/v1/expenses", json=expense(g, invoice_no="A-1"), headers=h)
+    other = login("institution", g.institution).post("/api/v1/expenses", json=expense(g, invoice_no="B-1"), headers=h)
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert first.get_json()["id"] != other.get_json()["id"]
+    db.session.expire_all()
+    assert line(db, g, "operations").spent == Decimal("10000.00") and len(entries(db, g)) == 2
 
 
 def test_reversal_is_a_new_entry_never_an_edit(login, bureau, db):

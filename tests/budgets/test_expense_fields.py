@@ -12,7 +12,7 @@ from webui.forms import FORM_FIELDS
 
 PO = Path(__file__).resolve().parents[2] / "webui" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 SYSTEM_COLUMNS = {"id", "grant_id", "institution_id", "researcher_id", "verdict", "findings", "policy_version_id",
-                  "status", "subsidy_eligible", "idempotency_key", "import_key", "submitted_by", "decided_by",
+                  "status", "subsidy_eligible", "idempotency_key", "idempotency_fingerprint", "import_key", "submitted_by", "decided_by",
                   "decision_reason", "submitted_at", "decided_at"}
 
 

@@ -107,3 +107,19 @@ def test_institution_staff_cannot_open_the_bureaus_reports(live_server):
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     client.post("/login", data={"username": "inst_ordos_univ", "password": PASSWORD, "csrf_token": token})
     assert client.get("/reports/compliance-overview").status_code == 403
+
+
+def test_pages_and_swagger_ui_run_under_a_self_only_csp(live_server, browser):
+    app, base = live_server
+    page = browser.new_page()
+    violations = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    _login(page, base, "bureau")
+    # the stylesheet is a local file the policy allows: the header is styled
+    assert page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") == "rgb(29, 78, 137)"
+    page.goto(base + "/api/v1/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+    assert "科研经费管理" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock").count() > 10  # every operation drawn from /api/v1/openapi.json
+    assert violations == []
+    page.close()

@@ -99,10 +99,10 @@ def test_grant_to_equity_grants_get_periodic_post_investment_reviews_that_gate_t
 
 
 def test_migration_maps_scheduled_evaluations_to_due(app):
-    """0004 turns every ``scheduled`` row into ``due``; results stay (checked on the migration's own SQL)."""
+    """The scheduler migration (0006) turns every ``scheduled`` row into ``due``; results stay (checked on the migration's own SQL)."""
     import pathlib
 
-    text = pathlib.Path("migrations/versions/0004_sched_evaluations_outbox_scheduler.py").read_text()
+    text = pathlib.Path("migrations/versions/0006_evaluations_outbox_scheduler.py").read_text()
     assert "UPDATE evaluations SET status = 'due' WHERE status = 'scheduled'" in text
 
 

@@ -51,8 +51,8 @@ def test_the_demo_is_a_living_year_on_every_page(db):
 
     evaluations = s.scalars(select(Evaluation)).all()
     assert {EvaluationStatus.PASSED, EvaluationStatus.FAILED} <= {e.status for e in evaluations}
-    assert any(e.status == EvaluationStatus.SCHEDULED and e.due_date < today() for e in evaluations)  # overdue
-    assert any(e.due_date > today() for e in evaluations)                                             # due
+    assert any(e.status == EvaluationStatus.OVERDUE for e in evaluations)                             # overdue
+    assert any(e.status == EvaluationStatus.DUE and e.due_date > today() for e in evaluations)          # due
 
     assert ledger.verify(s).ok
     logins = {u.username for u in s.scalars(select(User))}
