@@ -39,6 +39,12 @@ class LineFacts:
     def available(self) -> Decimal:
         return self.amount + self.adjusted - self.spent - self.reserved
 
+    @property
+    def budgeted(self) -> bool:
+        """Whether the budget (with approved adjustments) puts any money on this subject: a line created
+        only because money was booked on it (e.g. a 经费预算+负面清单 total-level budget) has none."""
+        return self.amount + self.adjusted > 0
+
 
 @dataclass(frozen=True, slots=True)
 class GrantFacts:
