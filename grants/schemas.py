@@ -87,7 +87,11 @@ class GrantSchema(Schema):
     fund_source = fields.Str(load_default="municipal", validate=validate.Length(1, 64))
     pure_theory = fields.Bool(load_default=False)
     race_id = fields.Int(allow_none=True, load_default=None)
+    programme = fields.Str(load_default=None, allow_none=True, validate=validate.Length(1, 40), metadata={
+        "description": "资助计划 code (GET /api/v1/programmes lists them), e.g. basic_research_funds",
+        "example": "municipal_general"})
     status = Choice(GrantStatus, dump_only=True)
+    accepted_on = fields.Date(dump_only=True, allow_none=True)
 
     @validates_schema
     def _period(self, data, **kwargs):
@@ -107,6 +111,7 @@ class GrantUpdateSchema(Schema):
     fund_source = fields.Str(validate=validate.Length(1, 64))
     pure_theory = fields.Bool()
     race_id = fields.Int(allow_none=True)
+    programme = fields.Str(allow_none=True, validate=validate.Length(1, 40))
 
 
 class GrantQuerySchema(Schema):
@@ -121,6 +126,9 @@ class GrantQuerySchema(Schema):
 
 class TransitionSchema(Schema):
     reason = fields.Str(load_default="", validate=validate.Length(max=2000))
+    effective_on = fields.Date(load_default=None, metadata={
+        "description": "accept/fail: the date the acceptance (验收) actually took place, as entered; recorded "
+                       "with who entered it (default: today)"})
 
 
 class TransitionResultSchema(Schema):
@@ -217,6 +225,9 @@ class SubsidyAssessmentSchema(Schema):
     explanation = fields.Dict()
     computed_at = fields.DateTime()
     paid_on = fields.Date(allow_none=True)
+    claimed_amount = Money(allow_none=True)
+    paid_amount = Money(allow_none=True)
+    payment_explanation = fields.Dict(allow_none=True)
 
 
 class EquityInvestmentSchema(Schema):

@@ -6,6 +6,7 @@ expense with its verdict and findings, and posts the money that may be posted.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from budgets.service import lines_of
 from compliance import policy as policy_store
 from compliance import rules
 from compliance.models import PolicyVersion
+from compliance.rules.programme import reward_purposes
 from compliance.service import policy_version_on
 from grants import ledger
 from grants.access import is_bureau, require_writer, scope, visible_to
@@ -62,6 +64,8 @@ class GrantState:
     equity_conditions: dict | None
     member_names: frozenset[str]
     salaried_names: frozenset[str]
+    reward_total: Decimal = Decimal(0)            # the programme's reward (绩效) extraction, posted or queued
+    reward_purposes: frozenset = frozenset()
     _facts: rules.GrantFacts | None = field(default=None, repr=False)
     _line_facts: dict = field(default_factory=dict, repr=False)
     _context: dict = field(default_factory=dict, repr=False)
@@ -84,7 +88,7 @@ class GrantState:
             management_mode=g.management_mode.value, status=g.status.value, start_date=g.start_date,
             end_date=g.end_date, fund_source=g.fund_source, institution_kind=self.institution_kind,
             fiscal_amount=g.fiscal_amount, disbursed=self.disbursed, spent_total=spent_total, lines=lf,
-            equity_conditions=self.equity_conditions)
+            equity_conditions=self.equity_conditions, programme=g.programme, reward_total=self.reward_total)
 
     def context(self, duplicate_of: int | None, duplicate_row: int | None = None) -> rules.Context:
         key = (duplicate_of, duplicate_row)
@@ -159,10 +163,14 @@ class GrantState:
                 status=f.status, start_date=f.start_date, end_date=f.end_date, fund_source=f.fund_source,
                 institution_kind=f.institution_kind, fiscal_amount=f.fiscal_amount, disbursed=f.disbursed,
                 spent_total=f.spent_total + spent + reserved, lines=self._line_facts,
-                equity_conditions=f.equity_conditions)
+                equity_conditions=f.equity_conditions, programme=f.programme, reward_total=self.reward_total)
 
-    def apply_verdict(self, subject: str, amount: Decimal, verdict: str) -> ExpenseStatus:
+    def apply_verdict(self, subject: str, amount: Decimal, verdict: str, purpose: str | None = None) -> ExpenseStatus:
         """A fresh verdict's effect on the books: post allow/warn, reserve needs_approval, keep reject off."""
+        if purpose in self.reward_purposes and verdict != Verdict.REJECT.value:
+            self.reward_total += amount     # book() below rebuilds the cached facts with it
+            if self.grant.category == Category.POST_SUBSIDY:
+                self._facts = None          # (book() moves no line there: rebuild on the next verdict)
         if verdict in POSTABLE:
             self.book(subject, spent=amount)
             return ExpenseStatus.POSTED
@@ -196,8 +204,14 @@ def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
     pi_name = s.execute(select(Researcher.name).where(Researcher.id == grant.pi_id)).scalar_one()
     salaried = s.scalars(select(Researcher.name).where(Researcher.institution_id == grant.institution_id,
                                                        Researcher.salaried.is_(True))).all()
+    purposes = reward_purposes(grant.programme)
+    reward = Decimal(0)
+    if purposes:
+        reward = Decimal(s.execute(select(func.coalesce(func.sum(Expense.amount), 0)).where(
+            Expense.grant_id == grant.id, Expense.purpose.in_(sorted(purposes)),
+            Expense.status.in_([ExpenseStatus.POSTED, ExpenseStatus.PENDING]))).scalar_one())
     return GrantState(grant, kind.value, disbursed, lines, conditions,
-                      frozenset([pi_name]), frozenset(salaried))
+                      frozenset([pi_name]), frozenset(salaried), reward, purposes)
 
 
 def invoices_on_file(invoices: set[str]) -> dict[str, int]:
@@ -268,7 +282,7 @@ def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -
                               policy_version_id=version.id if version else None,
                               subsidy_eligible=judgement.subsidy_eligible, idempotency_key=idempotency_key,
                               submitted_by=user.id)
-            expense.status = state.apply_verdict(facts.subject, facts.amount, judgement.verdict)
+            expense.status = state.apply_verdict(facts.subject, facts.amount, judgement.verdict, facts.purpose)
             s.add(expense)
             s.flush()
             if expense.status == ExpenseStatus.POSTED:
@@ -360,7 +374,8 @@ def decide_expense(expense_id: int, approve: bool, reason: str, user: User) -> E
 
 
 # findings of these kinds guard the money: an approval cannot override them (an approved 预算调剂 can)
-MONEY_KINDS = frozenset({"budget_availability", "subject_not_in_budget", "grant_total", "no_indirect_fund_source"})
+MONEY_KINDS = frozenset({"budget_availability", "subject_not_in_budget", "grant_total", "no_indirect_fund_source",
+                         "programme_reward_share"})
 
 
 def money_blockers(e: Expense, state: GrantState) -> list[rules.Finding]:
@@ -379,8 +394,11 @@ def money_blockers(e: Expense, state: GrantState) -> list[rules.Finding]:
     facts = expense_facts({f: getattr(e, f) for f in EXPENSE_FIELDS})
     release = state.release_key(e.subject, e.amount)
     blocking: list[rules.Finding] = []
+    gf = state.facts(release)
+    if e.purpose in state.reward_purposes:     # its own queued reward does not count against it
+        gf = dataclasses.replace(gf, reward_total=gf.reward_total - e.amount)
     if policy is not None:
-        j = rules.judge(facts, state.facts(release), state.context(None), policy)
+        j = rules.judge(facts, gf, state.context(None), policy)
         blocking = [f for f in j.findings if f.kind in MONEY_KINDS and f.severity in ("needs_approval", "reject")]
     if not blocking and state.grant.category != Category.POST_SUBSIDY:
         blocking = _structural_money_check(facts, state, release)

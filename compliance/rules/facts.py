@@ -62,6 +62,8 @@ class GrantFacts:
     spent_total: Decimal        # posted + reserved across all lines, before this expense
     lines: Mapping[str, LineFacts]  # by subject value; empty for post_subsidy
     equity_conditions: Mapping | None = None  # grant_to_equity: agreed use-of-funds conditions
+    programme: str | None = None              # 资助计划 code (compliance/data/programmes.yaml)
+    reward_total: Decimal = Decimal("0")      # reward (绩效) extraction posted or queued, before this expense
 
 
 @dataclass(frozen=True, slots=True)

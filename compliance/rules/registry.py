@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from compliance.rules import budget, categories, experts, negative_list, payments, period, thresholds
+from compliance.rules import budget, categories, experts, negative_list, payments, period, programme, thresholds
 from compliance.rules.params import ParamReader, no_params
 from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY, TARGETS, Rule
 
@@ -54,6 +54,7 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in (
     KindSpec("no_indirect_fund_source", BUDGET, budget.compile_no_indirect, budget.check_no_indirect,
              expense_check=budget.check_no_indirect_expense),
     KindSpec("grant_total", EXPENSE, no_params, budget.check_grant_total),
+    KindSpec("programme_reward_share", EXPENSE, no_params, programme.check_reward_share),
     KindSpec("budget_adjustment", ADJUSTMENT, budget.compile_adjust, budget.match_adjust),
 )}
 
@@ -66,4 +67,8 @@ INVARIANTS: tuple[Rule, ...] = (
          "支出合计不得超过项目财政资金", "total spending may not exceed the grant's fiscal amount",
          "项目任务书（合同书）核定的财政资金; 国办发〔2021〕32号 （一）", "reject", False, None, None, (), None,
          budget.check_grant_total),
+    Rule(programme.REWARD_SHARE_ID, "programme_reward_share", EXPENSE,
+         "资助计划的绩效（奖励）提取比例", "a programme's reward-extraction share",
+         "compliance/data/programmes.yaml（各计划的来源）", "reject", False, None, None, (), None,
+         programme.check_reward_share),
 )
