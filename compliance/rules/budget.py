@@ -114,7 +114,7 @@ def check_subject(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, poli
 
 def adjustment_needed(subject: str, amount: Decimal) -> dict:
     """The 预算调剂 an over-budget expense waits for: money into ``subject``, at least ``amount``."""
-    return {"to_subject": subject, "min_amount": str(amount)}
+    return {"to_subject": subject, "min_amount": str(amount.quantize(CENT))}
 
 
 # ---- grant_total (an engine invariant: what is posted never exceeds the grant's fiscal amount)
