@@ -200,3 +200,24 @@ def test_the_importer_holds_the_same_invariants(login, db):
     assert pool.spent == Decimal("800000.00") and pool.available >= 0
     assert posted_total(db, g) == Decimal("800000.00")
     assert importer  # the path under test
+
+
+def test_the_importer_books_unbudgeted_subjects_and_forbidden_indirect_costs_like_the_api(login, db):
+    g = active_grant(fund_source="central_guide_local",
+                     lines={"equipment": "300000.00", "operations": "600000.00", "indirect": "100000.00"})
+    staff = login("institution", g.institution)
+    rows = [f"{g.code},2025-06-01,1000.00,劳务费,labour_fee,助研劳务,张三,学生,银行转账,,",
+            f"{g.code},2025-06-02,500.00,间接费用,performance_pay,绩效,依托单位,单位,内部转账,,",
+            f"{g.code},2025-06-03,599999.00,业务费,materials,试剂,化玻公司,供应商,银行转账,IMP-B3,是",
+            f"{g.code},2025-06-04,2.00,业务费,materials,试剂,化玻公司,供应商,银行转账,IMP-B4,是"]
+    rep = upload(staff, csv_bytes(rows), "budgeted.csv").get_json()
+    assert rep["committed"], rep
+    assert [(r["verdict"], r["status"]) for r in rep["report"]] == [
+        ("needs_approval", "pending"), ("reject", "rejected"), ("allow", "posted"), ("needs_approval", "pending")]
+    assert "SUBJECT-IN-BUDGET" in rep["report"][0]["rule_ids"]
+    assert "NO-INDIRECT-FUND-SOURCE" in rep["report"][1]["rule_ids"]
+    db.session.expire_all()
+    lab = line(db, g, "labour")      # opened with no money, holding the queued reservation
+    assert (lab.amount, lab.reserved, lab.spent) == (0, Decimal("1000.00"), 0)
+    assert line(db, g, "operations").reserved == Decimal("2.00")
+    assert posted_total(db, g) == Decimal("599999.00")
