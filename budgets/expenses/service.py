@@ -144,10 +144,8 @@ class GrantState:
             if spent > 0:
                 raise Conflict(f"科目「{subject}」不是预算科目，不能入账 / '{subject}' is not a budget subject: "
                                "nothing can be booked on it", {"subject": ["not a budget subject"]})
-            return  # releasing a reservation made before lines were tied to every expense
+            return  # releasing a reservation that was kept off the lines
         key = line.subject.value
-        if line.reserved + reserved < 0:   # a reservation from before this rule: it never reached the line
-            reserved = -line.reserved
         line.spent += spent
         line.reserved += reserved
         if self._facts is not None:
