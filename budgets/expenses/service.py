@@ -397,7 +397,9 @@ def money_blockers(e: Expense, state: GrantState) -> list[rules.Finding]:
         gf = dataclasses.replace(gf, reward_total=gf.reward_total - e.amount)
     if policy is not None:
         j = rules.judge(facts, gf, state.context(None), policy)
-        blocking = [f for f in j.findings if f.kind in MONEY_KINDS and f.severity in ("needs_approval", "reject")]
+        # (a rule that could not be judged for a missing field asked for exactly this human decision)
+        blocking = [f for f in j.findings if f.kind in MONEY_KINDS and f.missing_field is None
+                    and f.severity in ("needs_approval", "reject")]
     if not blocking and state.grant.category != Category.POST_SUBSIDY:
         blocking = _structural_money_check(facts, state, release)
     return blocking

@@ -177,13 +177,16 @@ def test_indirect_costs_on_central_guide_local_money_are_rejected_on_the_expense
     assert spend(staff2, g2, "indirect", "1000.00", 3)["verdict"] == "allow"
 
 
-def test_an_unknown_fund_source_fails_closed_instead_of_switching_the_rule_off(login, db):
+def test_an_unknown_fund_source_fails_closed_instead_of_switching_the_rule_off(login, bureau, db):
     g = active_grant(fund_source="central_guide_locl")   # a misspelling
     staff = login("institution", g.institution)
     body = spend(staff, g, "indirect", "1000.00", 1)
     assert body["verdict"] == "needs_approval"
     f = next(f for f in body["findings"] if f["rule_id"] == "NO-INDIRECT-FUND-SOURCE")
     assert f["missing_field"] == "fund_source" and "central_guide_local" in f["figures"]["known_fund_sources"]
+    # failing closed asks for a person's decision, which the bureau may give
+    r = bureau.post(f"/api/v1/expenses/{body['id']}/decision", json={"approve": True, "reason": "资金来源已核实"})
+    assert r.status_code == 200 and r.get_json()["status"] == "posted"
 
 
 def test_the_importer_holds_the_same_invariants(login, db):
