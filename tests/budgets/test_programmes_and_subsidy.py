@@ -162,3 +162,12 @@ def test_enterprise_rd_post_subsidies_are_capped_at_five_million_per_enterprise_
     assert "500万元" in cap["source"]
     a3 = bureau.post(f"/api/v1/grants/{other_year.id}/subsidy/pay", json={"paid_on": "2027-01-05"}).get_json()
     assert a3["paid_amount"] == "4000000.00"
+
+
+def test_programme_reward_purposes_are_purpose_codes_of_the_policies():
+    from tests.compliance.rules.support import P2020, P2021
+
+    for p in programmes().values():
+        if p.reward_extraction is not None:
+            for policy in (P2020, P2021):
+                assert p.reward_extraction.purposes <= policy.vocab["purpose_codes"], p.code
