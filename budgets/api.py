@@ -5,7 +5,7 @@ from flask.views import MethodView
 
 from budgets import schemas as sc
 from budgets import service, subsidy
-from grants.schemas import PaySchema, SubsidyAssessmentSchema
+from grants.schemas import SubsidyAssessmentSchema
 from grants.web import blueprint, caller
 
 blp = blueprint("budgets", __name__, "预算 / budgets, adjustments (预算调剂) and subsidies")
@@ -82,8 +82,8 @@ class Subsidy(MethodView):
 
 @blp.route("/grants/<int:grant_id>/subsidy/pay")
 class SubsidyPay(MethodView):
-    @blp.arguments(PaySchema)
+    @blp.arguments(sc.SubsidyPaySchema)
     @blp.response(200, SubsidyAssessmentSchema)
     def post(self, data, grant_id):
-        """拨付补助 / pay the assessed subsidy (only after acceptance); posts to the ledger"""
-        return subsidy.pay_subsidy(grant_id, caller(), data["paid_on"])
+        """拨付补助 / pay min(claimed, assessed, programme cap left) after acceptance; posts to the ledger"""
+        return subsidy.pay_subsidy(grant_id, caller(), data["paid_on"], data.get("claimed_amount"))

@@ -47,3 +47,10 @@ class AdjustmentSchema(Schema):
 class DecisionSchema(Schema):
     approve = fields.Bool(required=True)
     reason = Text(max_length=LONG_TEXT, load_default="")
+
+
+class SubsidyPaySchema(Schema):
+    paid_on = fields.Date(load_default=None)
+    claimed_amount = Money(load_default=None, allow_none=True, metadata={
+        "description": "what the institution claimed (申请补助金额); paid = min(claimed, assessed payable, the "
+                       "programme's yearly cap per institution left)", "example": "1200000.00"})

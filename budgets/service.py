@@ -171,10 +171,18 @@ def list_adjustments(grant_id: int, user: User) -> list[BudgetAdjustment]:
 def _apply_adjustment(adj: BudgetAdjustment) -> None:
     lines = {l.subject: l for l in lines_of(adj.grant_id, for_update=True)}
     src, dst = lines.get(adj.from_subject), lines.get(adj.to_subject)
-    if src is None or dst is None:
-        missing = adj.from_subject if src is None else adj.to_subject
-        raise Invalid(f"课题没有{SUBJECT_ZH[missing.value]}预算 / the grant has no {missing.value} line",
-                      {"from_subject" if src is None else "to_subject": ["no such budget line"]})
+    if src is None:
+        raise Invalid(f"课题没有{SUBJECT_ZH[adj.from_subject.value]}预算 / the grant has no {adj.from_subject.value} "
+                      "line", {"from_subject": ["no such budget line"]})
+    if dst is None:
+        # money moved into a subject the budget lacks opens its line (an expense under it waits for this)
+        if adj.to_subject not in (*DIRECT_SUBJECTS, Subject.INDIRECT):
+            raise Invalid(f"不能调入{SUBJECT_ZH[adj.to_subject.value]} / cannot move money into "
+                          f"{adj.to_subject.value}", {"to_subject": ["not a subject of a budgeted grant"]})
+        dst = BudgetLine(grant_id=adj.grant_id, subject=adj.to_subject, amount=Decimal("0.00"),
+                         adjusted=Decimal("0.00"), spent=Decimal("0.00"), reserved=Decimal("0.00"),
+                         note="预算调剂调入时建立 / opened by a budget adjustment")
+        db.session.add(dst)
     if src.available < adj.amount:
         raise Conflict(f"{SUBJECT_ZH[src.subject.value]}可用余额 {src.available:.2f} 元，不足调出 {adj.amount:.2f} 元 / "
                        f"{src.subject.value} has {src.available:.2f} available, less than {adj.amount:.2f}",

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from compliance import schemas as sc
 from compliance.models import PolicyVersion
+from compliance.programmes import programmes
 from grants.errors import NotFound
 from grants.extensions import db
 from grants.web import blueprint, caller
@@ -34,3 +35,12 @@ class PolicyById(MethodView):
         if v is None:
             raise NotFound(f"政策版本 {version_id} 不存在 / policy version not found")
         return v
+
+
+@blp.route("/programmes", tags=TAGS)
+class Programmes(MethodView):
+    @blp.response(200, sc.ProgrammeSchema(many=True))
+    def get(self):
+        """资助计划 / the programmes a grant may belong to, with their rules and sources"""
+        caller()
+        return [p.to_dict() for p in programmes().values()]

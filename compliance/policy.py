@@ -13,6 +13,7 @@ never commit.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,6 +24,7 @@ from compliance import sections
 from compliance.models import PolicyVersion
 from compliance.policy_files import content_hash, load_policy_file, normalise, parse_date, parse_title
 from compliance.rules import KINDS, ParamReader, PolicyError, Rule, parse_tiers
+from compliance.rules.registry import INVARIANTS
 from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY
 from compliance.sections import BudgetStructure, EvaluationParameters, SeedFigures
 from compliance.vocabulary import RULE_SEVERITIES, SCOPE_KEYS
@@ -120,10 +122,15 @@ class Policy:
                 raise PolicyError(f"{name}: duplicate rule id {rule.id}")
             seen.add(rule.id)
             rules.append(rule)
+        stated_kinds = {r.kind for r in rules}
+        rules.extend(r for r in INVARIANTS if r.kind not in stated_kinds and r.id not in seen)
         self.rules = tuple(rules)
         self.seed_figures = sections.seed_figures(params, raw_rules, name)
         self.rules_by_id = {r.id: r for r in rules}
-        self.expense_rules = tuple(r for r in rules if r.target == EXPENSE)
+        # a budget kind that judges expenses too contributes its rule to both (same id, its expense check)
+        self.expense_rules = tuple(
+            r if r.target == EXPENSE else replace(r, target=EXPENSE, check=KINDS[r.kind].expense_check)
+            for r in rules if r.target == EXPENSE or KINDS[r.kind].expense_check is not None)
         self.budget_rules = tuple(r for r in rules if r.target == BUDGET)
         self.adjustment_rules = tuple(r for r in rules if r.target == ADJUSTMENT)
         self.subsidy_rules = tuple(r for r in rules if r.target == SUBSIDY)

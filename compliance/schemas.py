@@ -21,3 +21,14 @@ class PolicyVersionSchema(Schema):
 
 class PolicyVersionDetailSchema(PolicyVersionSchema):
     content = fields.Dict()
+
+
+class ProgrammeSchema(Schema):
+    code = fields.Str()
+    zh = fields.Str()
+    en = fields.Str()
+    source = fields.Str()
+    categories = fields.List(fields.Str(), allow_none=True)
+    reward_extraction = fields.Dict(allow_none=True)
+    youth_share = fields.Dict(allow_none=True)
+    subsidy_cap = fields.Dict(allow_none=True)

@@ -100,7 +100,7 @@ class GrantAction(MethodView):
     @blp.alt_response(409, description="illegal transition: the message says why")
     def post(self, data, grant_id, action):
         """课题状态流转 / lifecycle action: approve, activate, suspend, resume, request_acceptance, accept, fail, close"""
-        return lifecycle.transition(grant_id, action, caller(), data["reason"])
+        return lifecycle.transition(grant_id, action, caller(), data["reason"], data.get("effective_on"))
 
 
 @blp.route("/grants/<int:grant_id>/milestones")

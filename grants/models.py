@@ -197,6 +197,8 @@ class Grant(Base):
     fund_source: Mapped[str] = mapped_column(String(64), default="municipal")  # 市本级 / 中央引导地方 / …
     pure_theory: Mapped[bool] = mapped_column(default=False)  # pure-theory basic research: higher indirect cap
     race_id: Mapped[Optional[int]] = mapped_column(ForeignKey("races.id"), index=True)
+    programme: Mapped[Optional[str]] = mapped_column(String(40))  # 基本科研业务费 / 企业研发后补助 / … (policy data)
+    accepted_on: Mapped[Optional[date]] = mapped_column(Date)     # 验收 date as entered on the accept action
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
     institution: Mapped[Institution] = relationship()
@@ -219,9 +221,10 @@ class GrantTransition(Base):
     action: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))   # who entered it
     reason: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)   # when it was entered
+    effective_on: Mapped[Optional[date]] = mapped_column(Date)  # when it happened, as entered (e.g. 验收 date)
 
 
 class MilestoneStatus(str, enum.Enum):
@@ -300,6 +303,14 @@ class SubsidyAssessment(Base):
     explanation: Mapped[dict]
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     paid_on: Mapped[Optional[date]] = mapped_column(Date)
+    claimed_amount: Mapped[Optional[Decimal]] = mapped_column(Numeric(18, 2))  # what the institution claimed
+    paid_amount: Mapped[Optional[Decimal]] = mapped_column(Numeric(18, 2))     # min(claimed, payable, programme cap)
+    payment_explanation: Mapped[Optional[dict]]
+    __table_args__ = (
+        CheckConstraint("claimed_amount IS NULL OR claimed_amount >= 0", name="claimed_non_negative"),
+        CheckConstraint("paid_amount IS NULL OR (paid_amount >= 0 AND paid_amount <= payable)",
+                        name="paid_within_payable"),
+    )
 
 
 class EquityInvestment(Base):

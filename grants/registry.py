@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import or_, select
 
@@ -136,12 +137,25 @@ def _check_grant_refs(data: dict, user: User, grant: Grant | None = None) -> Non
         raise Invalid("结束日期早于开始日期 / end date before start date", {"end_date": ["before start_date"]})
 
 
+# Other packages validate what they own on a grant (compliance: the programme code is policy data)
+# without the registry importing them: ``check(data, grant_or_None)`` raises Invalid.
+GrantCheck = Callable[[dict, "Grant | None"], None]
+_grant_checks: list[GrantCheck] = []
+
+
+def register_grant_check(check: GrantCheck) -> None:
+    if check not in _grant_checks:
+        _grant_checks.append(check)
+
+
 def create_grant(data: dict, user: User) -> Grant:
     require_writer_of(user, data["institution_id"])
     if data.get("self_raised_amount") is None:
         data["self_raised_amount"] = Decimal("0.00")
     with unit_of_work() as s:
         _check_grant_refs(data, user)
+        for check in _grant_checks:
+            check(data, None)
         if s.execute(select(Grant.id).where(Grant.code == data["code"])).first():
             raise Conflict("课题编号已存在 / grant code already exists", {"code": ["already exists"]})
         grant = Grant(**data, status=S.DRAFT)
@@ -162,6 +176,8 @@ def update_grant(grant_id: int, data: dict, user: User) -> Grant:
                            f"grant is {grant.status.value}: {', '.join(sorted(locked))} can change only in draft",
                            {k: ["locked after draft"] for k in sorted(locked)})
         _check_grant_refs(data, user, grant)
+        for check in _grant_checks:
+            check(data, grant)
         for k, v in data.items():
             setattr(grant, k, v)
     return grant

@@ -98,7 +98,11 @@ class GrantSchema(Schema):
     fund_source = Text(Grant.fund_source, load_default="municipal", min_length=1)
     pure_theory = fields.Bool(load_default=False)
     race_id = Id(allow_none=True, load_default=None)
+    programme = Text(max_length=40, load_default=None, allow_none=True, metadata={
+        "description": "资助计划 code (GET /api/v1/programmes lists them), e.g. basic_research_funds",
+        "example": "municipal_general"})
     status = Choice(GrantStatus, dump_only=True)
+    accepted_on = fields.Date(dump_only=True, allow_none=True)
 
     @validates_schema
     def _period(self, data, **kwargs):
@@ -118,6 +122,7 @@ class GrantUpdateSchema(Schema):
     fund_source = Text(Grant.fund_source, min_length=1)
     pure_theory = fields.Bool()
     race_id = Id(allow_none=True)
+    programme = Text(max_length=40, allow_none=True)
 
 
 class GrantQuerySchema(Schema):
@@ -132,6 +137,9 @@ class GrantQuerySchema(Schema):
 
 class TransitionSchema(Schema):
     reason = Text(max_length=LONG_TEXT, load_default="")
+    effective_on = fields.Date(load_default=None, metadata={
+        "description": "accept/fail: the date the acceptance (验收) actually took place, as entered; recorded "
+                       "with who entered it (default: today)"})
 
 
 class TransitionResultSchema(Schema):
@@ -228,6 +236,9 @@ class SubsidyAssessmentSchema(Schema):
     explanation = fields.Dict()
     computed_at = Timestamp()
     paid_on = fields.Date(allow_none=True)
+    claimed_amount = Money(allow_none=True)
+    paid_amount = Money(allow_none=True)
+    payment_explanation = fields.Dict(allow_none=True)
 
 
 class EquityInvestmentSchema(Schema):

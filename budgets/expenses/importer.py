@@ -250,7 +250,7 @@ class _Batch:
             if inv and inv not in self.file_invoices and judgement.verdict != "reject":
                 self.file_invoices[inv] = n
             verdict = judgement.verdict
-            status = state.apply_verdict(facts.subject, facts.amount, verdict)
+            status = state.apply_verdict(facts.subject, facts.amount, verdict, facts.purpose)
             rows.append({
                 "grant_id": grant.id, "institution_id": grant.institution_id,
                 **{name: getattr(facts, name) for name in ef.NAMES},

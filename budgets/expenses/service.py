@@ -6,20 +6,22 @@ expense with its verdict and findings, and posts the money that may be posted.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from budgets.expenses import fields as ef
-from budgets.models import BudgetLine, Expense, ExpenseStatus, Verdict
+from budgets.models import BudgetLine, Expense, ExpenseStatus, Subject, Verdict
 from budgets.service import lines_of
 from compliance import policy as policy_store
 from compliance import holds, rules
 from compliance.models import PolicyVersion
+from compliance.rules.programme import reward_purposes
 from compliance.service import policy_version_on
 from grants import ledger
 from grants.access import confined_to, is_bureau, require_expense_submitter, scope, visible_to
@@ -27,7 +29,8 @@ from grants.db import now, today, unit_of_work
 from grants.errors import BudgetExceeded, Conflict, Forbidden, Invalid, NotFound
 from grants.disbursement import disbursed_total
 from grants.extensions import db
-from grants.models import Category, EquityInvestment, Grant, Institution, Researcher, User
+from grants.models import (Category, EquityEvent, EquityEventKind, EquityInvestment, FundingMode, Grant, Institution,
+                           Researcher, User)
 from grants.registry import get_grant
 
 EXPENSE_FIELDS = ef.NAMES
@@ -64,6 +67,8 @@ class GrantState:
     equity_conditions: dict | None
     member_names: frozenset[str]
     salaried_names: frozenset[str]
+    reward_total: Decimal = Decimal(0)            # the programme's reward (绩效) extraction, posted or queued
+    reward_purposes: frozenset = frozenset()
     _facts: rules.GrantFacts | None = field(default=None, repr=False)
     _line_facts: dict = field(default_factory=dict, repr=False)
     _context: dict = field(default_factory=dict, repr=False)
@@ -87,7 +92,7 @@ class GrantState:
             management_mode=g.management_mode.value, status=g.status.value, start_date=g.start_date,
             end_date=g.end_date, fund_source=g.fund_source, institution_kind=self.institution_kind,
             fiscal_amount=g.fiscal_amount, disbursed=self.disbursed, spent_total=spent_total, lines=lf,
-            equity_conditions=self.equity_conditions)
+            equity_conditions=self.equity_conditions, programme=g.programme, reward_total=self.reward_total)
 
     def context(self, duplicate_of: "int | Elsewhere | None", duplicate_row: int | None = None) -> rules.Context:
         key = (duplicate_of, duplicate_row)
@@ -115,25 +120,66 @@ class GrantState:
         if amount > g.fiscal_amount:
             return (f"金额 {amount:.2f} 元超过课题财政资金 {g.fiscal_amount:.2f} 元 / amount {amount:.2f} exceeds the "
                     f"grant's fiscal amount {g.fiscal_amount:.2f}")
-        line = self.lines.get(subject or "")
+        line = self.line_for(subject) if subject else None
         if line is not None and line.spent + line.reserved + amount > BOOKS_LIMIT:
             return "该科目已支出与待审金额合计过大 / spent and pending on this budget line would exceed what the books hold"
         return None
 
-    def book(self, subject: str, *, spent: Decimal = Decimal(0), reserved: Decimal = Decimal(0)) -> None:
-        """Move money on a budget line (if the grant has that line) and keep the cached facts in step."""
+    def line_for(self, subject: str, *, create: bool = False) -> BudgetLine | None:
+        """The budget line an expense under ``subject`` draws on: the pool of a 包干制 grant whatever the
+        subject, else the subject's own line. With ``create``, a budgeted grant without that line gets one
+        with no money on it (so every booked expense draws on some line: a 经费预算+负面清单 total-level
+        budget may spend under any known subject; a subject-level one must first get money into it by an
+        approved 预算调剂, which the rules and the approval re-check require). None for 先立项后补助 grants
+        (self-funded, no fiscal lines) and for a subject that is not a budget subject at all."""
+        g = self.grant
+        if g.category == Category.POST_SUBSIDY:
+            return None
+        if g.funding_mode == FundingMode.LUMP_SUM:
+            subject = Subject.LUMP_SUM.value
         line = self.lines.get(subject)
-        if line is None or self.grant.category == Category.POST_SUBSIDY:
+        if line is not None or not create:
+            return line
+        try:
+            subj = Subject(subject)
+        except ValueError:
+            return None
+        pool = subj == Subject.LUMP_SUM
+        if pool and g.funding_mode != FundingMode.LUMP_SUM:
+            return None   # a budgeted grant has no pool: the rules send this to approval, never to the books
+        line = BudgetLine(grant_id=g.id, subject=subj, amount=g.fiscal_amount if pool else Decimal("0.00"),
+                          adjusted=Decimal("0.00"), spent=Decimal("0.00"), reserved=Decimal("0.00"),
+                          note="包干制经费池" if pool else "支出时建立（未编列预算）/ created when money was booked")
+        db.session.add(line)
+        self.lines[subject] = line
+        if self._facts is not None:
+            self._line_facts = {**self._line_facts, subject: line_facts(line)}
+        return line
+
+    def book(self, subject: str, *, spent: Decimal = Decimal(0), reserved: Decimal = Decimal(0)) -> None:
+        """Move money on the line the expense draws on and keep the cached facts in step.
+
+        Posting money on a grant with fiscal lines always finds (or creates) a line; posting under a subject
+        that can hold no money on this grant is refused (the rules never allow it, the approval re-check
+        never lets it through). A reservation there is kept off the lines."""
+        if self.grant.category == Category.POST_SUBSIDY:
             return
+        line = self.line_for(subject, create=spent > 0 or reserved > 0)
+        if line is None:
+            if spent > 0:
+                raise Conflict(f"科目「{subject}」不是预算科目，不能入账 / '{subject}' is not a budget subject: "
+                               "nothing can be booked on it", {"subject": ["not a budget subject"]})
+            return  # releasing a reservation that was kept off the lines
         if line.spent + spent + line.reserved + reserved > BOOKS_LIMIT:  # amount_problem refuses this first
             raise Invalid("金额超出账簿容量 / amount beyond what the books hold", {"amount": ["too large"]})
+        key = line.subject.value
         line.spent += spent
         line.reserved += reserved
         if self._facts is not None:
             # facts are immutable: the next verdict sees a new line and total, built field by field
             # (cheaper than dataclasses.replace on the import's hot path)
-            old = self._line_facts[subject]
-            self._line_facts = {**self._line_facts, subject: rules.LineFacts(
+            old = self._line_facts[key]
+            self._line_facts = {**self._line_facts, key: rules.LineFacts(
                 subject=old.subject, amount=old.amount, adjusted=old.adjusted, spent=old.spent + spent,
                 reserved=old.reserved + reserved)}
             f = self._facts
@@ -142,10 +188,14 @@ class GrantState:
                 status=f.status, start_date=f.start_date, end_date=f.end_date, fund_source=f.fund_source,
                 institution_kind=f.institution_kind, fiscal_amount=f.fiscal_amount, disbursed=f.disbursed,
                 spent_total=f.spent_total + spent + reserved, lines=self._line_facts,
-                equity_conditions=f.equity_conditions)
+                equity_conditions=f.equity_conditions, programme=f.programme, reward_total=self.reward_total)
 
-    def apply_verdict(self, subject: str, amount: Decimal, verdict: str) -> ExpenseStatus:
+    def apply_verdict(self, subject: str, amount: Decimal, verdict: str, purpose: str | None = None) -> ExpenseStatus:
         """A fresh verdict's effect on the books: post allow/warn, reserve needs_approval, keep reject off."""
+        if purpose in self.reward_purposes and verdict != Verdict.REJECT.value:
+            self.reward_total += amount     # book() below rebuilds the cached facts with it
+            if self.grant.category == Category.POST_SUBSIDY:
+                self._facts = None          # (book() moves no line there: rebuild on the next verdict)
         if verdict in POSTABLE:
             self.book(subject, spent=amount)
             return ExpenseStatus.POSTED
@@ -154,6 +204,11 @@ class GrantState:
             return ExpenseStatus.PENDING
         return ExpenseStatus.REJECTED
 
+    def release_key(self, subject: str, amount: Decimal) -> tuple[str, Decimal] | None:
+        """What judging a queued expense again must not count: its own reservation, on the line it drew on."""
+        line = self.line_for(subject)
+        return (line.subject.value, amount) if line is not None else None
+
 
 def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
     """Load (and with ``lock`` row-lock, in id order) everything a verdict on this grant depends on."""
@@ -161,14 +216,28 @@ def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
     lines = {l.subject.value: l for l in lines_of(grant.id, for_update=lock)}
     kind = s.execute(select(Institution.kind).where(Institution.id == grant.institution_id)).scalar_one()
     conditions = None
+    disbursed = disbursed_total(grant.id)
     if grant.category == Category.GRANT_TO_EQUITY:
-        conditions = s.execute(select(EquityInvestment.conditions).where(
-            EquityInvestment.grant_id == grant.id)).scalar_one_or_none()  # None: no terms → fail closed
+        inv = s.execute(select(EquityInvestment.id, EquityInvestment.conditions, EquityInvestment.amount).where(
+            EquityInvestment.grant_id == grant.id)).one_or_none()
+        if inv is not None:   # None: no terms → fail closed
+            conditions = inv.conditions
+            # 拨改投: the money invested (first round and follow-ons) has been paid out to the company
+            follow_on = s.execute(select(func.coalesce(func.sum(EquityEvent.amount), 0)).where(
+                EquityEvent.investment_id == inv.id, EquityEvent.kind == EquityEventKind.FOLLOW_ON)).scalar_one()
+            disbursed += inv.amount + Decimal(follow_on)
     pi_name = s.execute(select(Researcher.name).where(Researcher.id == grant.pi_id)).scalar_one()
     salaried = s.scalars(select(Researcher.name).where(Researcher.institution_id == grant.institution_id,
                                                        Researcher.salaried.is_(True))).all()
-    return GrantState(grant, kind.value, disbursed_total(grant.id), lines, conditions,
-                      frozenset([pi_name]), frozenset(salaried), holds=holds.holds_for(grant.id))
+    purposes = reward_purposes(grant.programme)
+    reward = Decimal(0)
+    if purposes:
+        reward = Decimal(s.execute(select(func.coalesce(func.sum(Expense.amount), 0)).where(
+            Expense.grant_id == grant.id, Expense.purpose.in_(sorted(purposes)),
+            Expense.status.in_([ExpenseStatus.POSTED, ExpenseStatus.PENDING]))).scalar_one())
+    return GrantState(grant, kind.value, disbursed, lines, conditions,
+                      frozenset([pi_name]), frozenset(salaried), reward, purposes,
+                      holds=holds.holds_for(grant.id))
 
 
 class Elsewhere:
@@ -300,7 +369,7 @@ def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -
                               subsidy_eligible=judgement.subsidy_eligible, idempotency_key=idempotency_key,
                               idempotency_fingerprint=fingerprint,
                               submitted_by=user.id)
-            expense.status = state.apply_verdict(facts.subject, facts.amount, judgement.verdict)
+            expense.status = state.apply_verdict(facts.subject, facts.amount, judgement.verdict, facts.purpose)
             s.add(expense)
             s.flush()
             if expense.status == ExpenseStatus.POSTED:
@@ -368,17 +437,21 @@ def _lock_expense(expense_id: int, user: User) -> tuple[Expense, Grant, GrantSta
 
 
 def decide_expense(expense_id: int, approve: bool, reason: str, user: User) -> Expense:
-    """The bureau's decision on a queued expense; an approval re-checks the budget as it is now."""
+    """The bureau's decision on a queued expense; an approval re-checks the money as it is now."""
     _bureau_with_reason(user, reason, "审批支出", "decides expenses")
     with unit_of_work() as s:
         e, grant, state = _lock_expense(expense_id, user)
         if e.status != ExpenseStatus.PENDING:
             raise Conflict(f"支出状态为 {e.status.value}，不在审批队列中 / expense is {e.status.value}, not pending")
         if approve:
-            recheck = _recheck(e, state)
-            if recheck is not None:
-                raise BudgetExceeded(recheck.message_zh + " / " + recheck.message_en,
-                                     {"amount": [recheck.message_en]}, finding=recheck.to_dict())
+            blocking = money_blockers(e, state)
+            if blocking:
+                first = blocking[0]
+                need = next((f.figures["adjustment_needed"] for f in blocking if "adjustment_needed" in f.figures), None)
+                raise BudgetExceeded("；".join(f.message_zh for f in blocking) + " / "
+                                     + "; ".join(f.message_en for f in blocking),
+                                     {"amount": [f.message_en for f in blocking]}, finding=first.to_dict(),
+                                     findings=[f.to_dict() for f in blocking], adjustment_needed=need)
         state.book(e.subject, reserved=-e.amount, spent=e.amount if approve else Decimal(0))
         e.decided_by, e.decision_reason, e.decided_at = user.id, reason, now()
         if approve:
@@ -389,18 +462,57 @@ def decide_expense(expense_id: int, approve: bool, reason: str, user: User) -> E
     return e
 
 
-def _recheck(e: Expense, state: GrantState):
-    """Re-judge budget availability now, not counting this expense's own reservation."""
-    if e.subject not in state.lines:
-        return None
+# findings of these kinds guard the money: an approval cannot override them (an approved 预算调剂 can)
+MONEY_KINDS = frozenset({"budget_availability", "subject_not_in_budget", "grant_total", "no_indirect_fund_source",
+                         "programme_reward_share"})
+
+
+def money_blockers(e: Expense, state: GrantState) -> list[rules.Finding]:
+    """Re-judge the money now, not counting this expense's own reservation: the line (or 包干制 pool) it
+    draws on must hold it, the subject must have money budgeted on it (an over-budget subject waits for an
+    approved 预算调剂), the fund source must allow it, and posted spending stays within the fiscal amount.
+
+    The rules of the expense's own policy version decide and are cited; the engine's invariants (fiscal
+    total, pool) hold even where that version lacks them or no version is in force."""
     version = db.session.get(PolicyVersion, e.policy_version_id) if e.policy_version_id else None
     policy = policy_store.policy_for(version) if version else None
     if policy is None:
-        return None
+        _v, policy = policy_version_on(e.expense_date)
+    if policy is None:
+        _v, policy = policy_version_on(today())
     facts = expense_facts({f: getattr(e, f) for f in EXPENSE_FIELDS})
-    j = rules.judge(facts, state.facts(release=(e.subject, e.amount)), state.context(None), policy)
-    blocking = [f for f in j.findings if f.kind == "budget_availability" and f.severity == "reject"]
-    return blocking[0] if blocking else None
+    release = state.release_key(e.subject, e.amount)
+    blocking: list[rules.Finding] = []
+    gf = state.facts(release)
+    if e.purpose in state.reward_purposes:     # its own queued reward does not count against it
+        gf = dataclasses.replace(gf, reward_total=gf.reward_total - e.amount)
+    if policy is not None:
+        j = rules.judge(facts, gf, state.context(None), policy)
+        # (a rule that could not be judged for a missing field asked for exactly this human decision)
+        blocking = [f for f in j.findings if f.kind in MONEY_KINDS and f.missing_field is None
+                    and f.severity in ("needs_approval", "reject")]
+    if not blocking and state.grant.category != Category.POST_SUBSIDY:
+        blocking = _structural_money_check(facts, state, release)
+    return blocking
+
+
+def _structural_money_check(facts: rules.ExpenseFacts, state: GrantState, release) -> list[rules.Finding]:
+    """What no policy version may waive: the fiscal total and a 包干制 pool that cannot go negative."""
+    gf = state.facts(release)
+    out = []
+    total = rules.check_grant_total(rules.INVARIANTS[0], facts, gf, None, None, "")
+    if total is not None:
+        out.append(total)
+    if state.grant.funding_mode == FundingMode.LUMP_SUM:
+        pool = gf.lines.get(Subject.LUMP_SUM.value)
+        avail = pool.available if pool is not None else Decimal(0)
+        if facts.amount > avail:
+            out.append(rules.Finding("LUMP-SUM-POOL", "budget_availability", "reject",
+                                     f"包干经费池可用余额 {avail:,.2f} 元，不足以支付 {facts.amount:,.2f} 元",
+                                     f"the lump-sum pool has {avail:,.2f} yuan available, not enough for "
+                                     f"{facts.amount:,.2f} yuan", "项目任务书（合同书）核定的财政资金",
+                                     {"available_total": str(avail), "amount": str(facts.amount)}))
+    return out
 
 
 def reverse_expense(expense_id: int, reason: str, user: User) -> Expense:

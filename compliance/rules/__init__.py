@@ -12,13 +12,13 @@ Findings carry the rule id, the source to cite and the figures that decided them
 field the expense lacks fails closed: ``needs_approval`` with ``missing_field`` set (DOMAIN.md, "What an
 expense must carry").
 """
-from compliance.rules.budget import indirect_cap
+from compliance.rules.budget import GRANT_TOTAL_ID, adjustment_needed, check_grant_total, indirect_cap
 from compliance.rules.experts import expert_fee_cap
 from compliance.rules.facts import BudgetFacts, BudgetGrant, Context, ExpenseFacts, GrantFacts, LineFacts
 from compliance.rules.findings import Finding, Judgement
 from compliance.rules.judge import adjustment_approver, check_budget, judge
 from compliance.rules.params import CENT, ZERO, ParamReader, PolicyError, parse_tiers, to_decimal
-from compliance.rules.registry import KINDS, KindSpec
+from compliance.rules.registry import INVARIANTS, KINDS, KindSpec
 from compliance.rules.rule import Rule
 from compliance.vocabulary import (
     APPROVER_ORDER,
@@ -38,5 +38,6 @@ __all__ = [
     "KINDS", "MANAGEMENT_MODES", "RULE_SEVERITIES", "SCOPE_KEYS", "SEVERITY_ORDER", "ZERO",
     "BudgetFacts", "BudgetGrant", "Context", "ExpenseFacts", "Finding", "GrantFacts", "Judgement", "KindSpec",
     "LineFacts", "ParamReader", "PolicyError", "Rule",
+    "GRANT_TOTAL_ID", "INVARIANTS", "adjustment_needed", "check_grant_total",
     "adjustment_approver", "check_budget", "expert_fee_cap", "indirect_cap", "judge", "parse_tiers", "to_decimal",
 ]

@@ -41,21 +41,27 @@ def check_availability(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context,
         if g.funding_mode != "budgeted":    # 包干制: no subject limits
             return None
         line = g.lines.get(e.subject)
-        if line is None:                    # subject_not_in_budget judges this
+        if line is None or not line.budgeted:   # subject_not_in_budget judges this
             return None
         avail = line.available
         if e.amount <= avail:
             return None
         sev = "needs_approval" if e.subject in P.over_with_approval else rule.severity
         name = subject_zh(policy, e.subject)
-        tail_zh = "，可经预算调剂后审批" if sev == "needs_approval" else ""
-        tail_en = "; may be approved after a budget adjustment" if sev == "needs_approval" else ""
+        figures = {"subject": e.subject, "available": str(avail), "amount": str(e.amount),
+                   "shortfall": str(e.amount - avail)}
+        tail_zh = tail_en = ""
+        if sev == "needs_approval":
+            # the policy lets this subject go over only through a 预算调剂 approved first: say which one
+            need = adjustment_needed(e.subject, e.amount - avail)
+            figures["adjustment_needed"] = need
+            tail_zh = f"，须先经批准的预算调剂向{name}调入至少 {yuan(e.amount - avail)} 元后方可审批"
+            tail_en = (f"; may be approved only after a budget adjustment moving at least "
+                       f"{yuan(e.amount - avail)} yuan into {e.subject} is approved")
         return finding(rule, sev,
                        f"{name}可用余额 {yuan(avail)} 元，不足以支付 {yuan(e.amount)} 元{tail_zh}",
                        f"{e.subject} has {yuan(avail)} yuan available, not enough for {yuan(e.amount)} yuan"
-                       f"{tail_en}",
-                       {"subject": e.subject, "available": str(avail), "amount": str(e.amount),
-                         "shortfall": str(e.amount - avail)})
+                       f"{tail_en}", figures)
     if g.lines:
         avail = sum((ln.available for ln in g.lines.values()), ZERO)
     else:
@@ -93,13 +99,55 @@ def check_subject(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, poli
                        {"subject": s, "known_subjects": sorted(policy.subjects)})
     if not rule.params.check_lines or g.category == "post_subsidy" or g.funding_mode != "budgeted":
         return None
-    if s in g.lines:
+    line = g.lines.get(s)
+    if line is not None and line.budgeted:
         return None
+    # no line, or a line with no money budgeted on it: only an approved 预算调剂 into the subject can fund it
     return finding(rule, rule.severity,
-                   f"本项目预算中没有「{subject_zh(policy, s)}」科目，支出 {yuan(e.amount)} 元需预算调剂或审批",
-                   f"The grant's budget has no '{s}' line; spending {yuan(e.amount)} yuan needs an adjustment "
-                   f"or approval",
-                   {"subject": s, "budget_subjects": sorted(g.lines)})
+                   f"本项目预算中没有「{subject_zh(policy, s)}」科目的经费，支出 {yuan(e.amount)} 元须先经批准的预算调剂"
+                   f"向该科目调入至少 {yuan(e.amount)} 元后方可审批",
+                   f"The grant's budget has no money under '{s}'; spending {yuan(e.amount)} yuan may be approved "
+                   f"only after a budget adjustment moving at least {yuan(e.amount)} yuan into {s} is approved",
+                   {"subject": s, "budget_subjects": sorted(k for k, v in g.lines.items() if v.budgeted),
+                    "adjustment_needed": adjustment_needed(s, e.amount - line.available if line else e.amount)})
+
+
+def adjustment_needed(subject: str, amount: Decimal) -> dict:
+    """The 预算调剂 an over-budget expense waits for: money into ``subject``, at least ``amount``."""
+    return {"to_subject": subject, "min_amount": str(amount.quantize(CENT))}
+
+
+# ---- grant_total (an engine invariant: what is posted never exceeds the grant's fiscal amount)
+GRANT_TOTAL_ID = "GRANT-FISCAL-TOTAL"
+
+
+def check_grant_total(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, policy: "Policy", text: str):
+    """Posted spending (every posted expense draws on a budget line) plus this expense may not exceed the
+    fiscal amount; if only the queued reservations push it over, the expense waits for them."""
+    if g.category == "post_subsidy":        # self-funded: the subsidy is assessed separately
+        return None
+    posted = sum((ln.spent for ln in g.lines.values()), ZERO)
+    reserved = sum((ln.reserved for ln in g.lines.values()), ZERO)
+    fiscal = g.fiscal_amount
+    if posted + reserved + e.amount <= fiscal:
+        return None
+    over = posted + e.amount > fiscal
+    sev = rule.severity if over else "needs_approval"
+    figures = {"fiscal_amount": str(fiscal), "posted_total": str(posted), "reserved_total": str(reserved),
+               "amount": str(e.amount), "excess": str(posted + reserved + e.amount - fiscal)}
+    if over:
+        return finding(rule, sev,
+                       f"项目财政资金 {yuan(fiscal)} 元，已入账 {yuan(posted)} 元，本笔 {yuan(e.amount)} 元将使支出合计"
+                       f"超过财政资金 {yuan(posted + e.amount - fiscal)} 元",
+                       f"The grant's fiscal amount is {yuan(fiscal)} yuan and {yuan(posted)} yuan is posted; this "
+                       f"{yuan(e.amount)} yuan would take total spending {yuan(posted + e.amount - fiscal)} yuan past it",
+                       figures)
+    return finding(rule, sev,
+                   f"项目财政资金 {yuan(fiscal)} 元，已入账 {yuan(posted)} 元，待审批 {yuan(reserved)} 元；本笔 "
+                   f"{yuan(e.amount)} 元须待其他待审批支出处理后审批",
+                   f"The grant's fiscal amount is {yuan(fiscal)} yuan: {yuan(posted)} yuan posted and "
+                   f"{yuan(reserved)} yuan awaiting approval; this {yuan(e.amount)} yuan waits for those decisions",
+                   figures)
 
 
 # ---- budget-setting kinds (check_budget)
@@ -226,6 +274,28 @@ def check_indirect_cap(rule: Rule, b: BudgetFacts, grant: Any, policy: "Policy")
         f"equipment {yuan(base)} yuan, tiers {rates}{', pure theory' if pure else ''})",
         {"indirect": str(indirect), "cap": str(cap), "base": str(base), "pure_theory": pure,
          "tiers": [[None if u is None else str(u), str(r)] for u, r in tiers]})
+
+
+def check_no_indirect_expense(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, policy: "Policy", text: str):
+    """The same rule on an expense: indirect costs charged to money from a fund source that allows none.
+    The expense's own fund source wins over the grant's; a fund source the policy does not know fails closed
+    (a misspelling must not switch the rule off)."""
+    fs = e.fund_source or g.fund_source
+    known = policy.vocab["fund_sources"]
+    if fs not in known:
+        return finding(rule, policy.fail_closed_severity,
+                       f"{rule.title_zh}：资金来源「{fs}」不是本政策认可的代码（认可：{'、'.join(sorted(known))}），"
+                       f"无法判定，需人工审批",
+                       f"{rule.title_en}: fund source {fs!r} is not a code this policy knows "
+                       f"({', '.join(sorted(known))}), so the rule cannot be judged; needs approval",
+                       {"fund_source": fs, "known_fund_sources": sorted(known), "rules_needing_it": [rule.id]},
+                       "fund_source")
+    if fs not in rule.params.fund_sources or e.subject != policy.structure.indirect:
+        return None
+    return finding(rule, rule.severity,
+                   f"资金来源「{fs}」不得列支间接费用，本笔 {yuan(e.amount)} 元列在{subject_zh(policy, e.subject)}",
+                   f"Fund source '{fs}' allows no indirect costs; this {yuan(e.amount)} yuan is charged to "
+                   f"{e.subject}", {"fund_source": fs, "subject": e.subject, "amount": str(e.amount)})
 
 
 def check_no_indirect(rule: Rule, b: BudgetFacts, grant: Any, policy: "Policy"):

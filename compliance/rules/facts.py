@@ -39,6 +39,12 @@ class LineFacts:
     def available(self) -> Decimal:
         return self.amount + self.adjusted - self.spent - self.reserved
 
+    @property
+    def budgeted(self) -> bool:
+        """Whether the budget (with approved adjustments) puts any money on this subject: a line created
+        only because money was booked on it (e.g. a 经费预算+负面清单 total-level budget) has none."""
+        return self.amount + self.adjusted > 0
+
 
 @dataclass(frozen=True, slots=True)
 class GrantFacts:
@@ -56,6 +62,8 @@ class GrantFacts:
     spent_total: Decimal        # posted + reserved across all lines, before this expense
     lines: Mapping[str, LineFacts]  # by subject value; empty for post_subsidy
     equity_conditions: Mapping | None = None  # grant_to_equity: agreed use-of-funds conditions
+    programme: str | None = None              # 资助计划 code (compliance/data/programmes.yaml)
+    reward_total: Decimal = Decimal("0")      # reward (绩效) extraction posted or queued, before this expense
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 A kind names its target (what it judges), its ``compile`` (``ParamReader`` → typed params, run once when
 the policy is built) and the ``check`` it offers. The check's signature is the target's:
 
-- ``expense``: ``check(rule, expense, grant, context, policy, text)`` → None | Finding | list (:func:`judge`)
+- ``expense``: ``check(rule, expense, grant, context, policy, text)`` → None | Finding | list (:func:`judge`);
+  a budget kind with an ``expense_check`` judges expenses too (no-indirect fund sources)
 - ``budget``: ``check(rule, budget, grant, policy)`` → None | Finding | list (:func:`check_budget`)
 - ``adjustment``: ``check(rule, from_subject, to_subject)`` → bool, does the rule cover the move
   (:func:`adjustment_approver`)
@@ -14,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from compliance.rules import budget, categories, experts, negative_list, payments, period, thresholds
+from compliance.rules import budget, categories, experts, negative_list, payments, period, programme, thresholds
 from compliance.rules.params import ParamReader, no_params
-from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY, TARGETS
+from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY, TARGETS, Rule
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class KindSpec:
     target: str  # expense | budget | adjustment | subsidy
     compile: Callable[[ParamReader], Any]
     check: Callable
+    # a budget-setting kind may judge expenses too (the same rule, same id and source): its expense check
+    expense_check: Callable | None = None
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -48,6 +51,24 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in (
     KindSpec("budget_total", BUDGET, no_params, budget.check_budget_total),
     KindSpec("budget_subjects", BUDGET, no_params, budget.check_budget_subjects),
     KindSpec("indirect_cap", BUDGET, budget.compile_indirect_cap, budget.check_indirect_cap),
-    KindSpec("no_indirect_fund_source", BUDGET, budget.compile_no_indirect, budget.check_no_indirect),
+    KindSpec("no_indirect_fund_source", BUDGET, budget.compile_no_indirect, budget.check_no_indirect,
+             expense_check=budget.check_no_indirect_expense),
+    KindSpec("grant_total", EXPENSE, no_params, budget.check_grant_total),
+    KindSpec("programme_reward_share", EXPENSE, no_params, programme.check_reward_share),
     KindSpec("budget_adjustment", ADJUSTMENT, budget.compile_adjust, budget.match_adjust),
 )}
+
+
+# Engine invariants: applied under every policy version, whether or not its file states them (a landed
+# version never changes, and no version may switch them off). A policy that states a rule of the same
+# kind replaces the built-in one (its own id, source and severity).
+INVARIANTS: tuple[Rule, ...] = (
+    Rule(budget.GRANT_TOTAL_ID, "grant_total", EXPENSE,
+         "支出合计不得超过项目财政资金", "total spending may not exceed the grant's fiscal amount",
+         "项目任务书（合同书）核定的财政资金; 国办发〔2021〕32号 （一）", "reject", False, None, None, (), None,
+         budget.check_grant_total),
+    Rule(programme.REWARD_SHARE_ID, "programme_reward_share", EXPENSE,
+         "资助计划的绩效（奖励）提取比例", "a programme's reward-extraction share",
+         "compliance/data/programmes.yaml（各计划的来源）", "reject", False, None, None, (), None,
+         programme.check_reward_share),
+)
