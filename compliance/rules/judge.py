@@ -51,7 +51,7 @@ def _post_subsidy(findings: list[Finding], e: ExpenseFacts, g: GrantFacts, polic
     """先立项后补助: eligible for the subsidy unless a negative-list rule found something; then the first
     subsidy rule in scope and in force rewrites the findings (its check)."""
     neg = policy.negative_list_ids
-    if not any(f.rule_id in neg for f in findings):
+    if not any(f.rule_id in neg and f.figures.get("tier") != "suspect" for f in findings):
         return findings, True
     rules = [r for r in policy.subsidy_rules if r.applies_to(g) and (e.expense_date is None or r.in_force(e.expense_date))]
     if not rules:
