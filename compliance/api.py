@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
+from compliance import policy as policy_store
 from compliance import schemas as sc
 from compliance.models import PolicyVersion
 from grants.errors import NotFound
@@ -34,3 +35,13 @@ class PolicyById(MethodView):
         if v is None:
             raise NotFound(f"政策版本 {version_id} 不存在 / policy version not found")
         return v
+
+
+@blp.route("/vocabularies", tags=TAGS)
+class Vocabularies(MethodView):
+    @blp.response(200, sc.VocabulariesSchema)
+    def get(self):
+        """词表 / the closed vocabularies of the expense fields (codes, zh/en labels, synonyms, required
+        fields, forbidding rules) of the current policy version — for building drop-downs"""
+        caller()
+        return policy_store.vocabularies_document()

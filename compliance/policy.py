@@ -12,6 +12,7 @@ never commit.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import replace
 from datetime import date
@@ -37,6 +38,7 @@ from compliance.vocabulary import (
 )
 
 __all__ = ["POLICY_DIR", "DEFAULT_POLICY_SET", "Policy", "PolicyError", "load_policy_file", "content_hash",
+           "current_policy", "current_vocabularies", "vocabularies_document",
            "sync_policy_files", "version_in_force", "in_force", "active_versions_picker", "policy_for",
            "BudgetStructure", "EvaluationParameters", "SeedFigures"]
 
@@ -408,3 +410,41 @@ def policy_for(version: PolicyVersion) -> Policy:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[h] = policy
     return policy
+
+
+# --------------------------------------------------------------------------- the vocabularies of today
+
+@functools.lru_cache(maxsize=4)
+def current_policy(policy_set: str = DEFAULT_POLICY_SET, directory: str | None = None) -> Policy:
+    """The newest active version of ``policy_set`` among the policy files (latest effective_from, then the
+    highest version): whose vocabularies the API, the importer and the form offer. Read once per process."""
+    best = None
+    for path in sorted(Path(directory or POLICY_DIR).glob("*.yaml")):
+        policy = Policy.from_content(load_policy_file(path))
+        if policy.policy_set != policy_set or policy.status != "active":
+            continue
+        key = (policy.effective_from, _version_key(policy.version))
+        if best is None or key > best[0]:
+            best = (key, policy)
+    if best is None:
+        raise PolicyError(f"no active policy file of {policy_set} in {directory or POLICY_DIR}")
+    return best[1]
+
+
+def current_vocabularies() -> dict[str, "Vocabulary"]:
+    """name → :class:`~compliance.vocabulary.Vocabulary` of the current policy (see :func:`current_policy`)."""
+    return current_policy().vocabularies
+
+
+def vocabularies_document(policy: Policy | None = None) -> dict:
+    """What a client needs to build its drop-downs: each vocabulary's codes, labels, synonyms, the fields
+    each code requires, and which negative-list rules forbid it; with the policy version they come from."""
+    policy = policy or current_policy()
+    from compliance.vocabulary import FIELD_VOCABULARY
+
+    fields_by_vocab = {v: k for k, v in FIELD_VOCABULARY.items()}
+    return {
+        "policy_set": policy.policy_set, "version": policy.version, "content_hash": policy.content_hash,
+        "vocabularies": [{"name": v.name, "field": fields_by_vocab.get(v.name),
+                          "codes": [c.to_dict() for c in v.codes]} for v in policy.vocabularies.values()],
+    }

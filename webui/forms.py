@@ -17,6 +17,7 @@ class LoginForm(FlaskForm):
 # Choice labels: the budget subjects show their Chinese names; payee kinds and payment methods their codes
 # (as the form always has); a yes/no field is a three-way select whose empty answer means "unknown".
 _LABELLED_CHOICES = {"subject"}
+_CODE_AND_LABEL = {"purpose"}     # a long vocabulary: the code with its Chinese label
 _NO_BLANK = {"subject", "payment_method"}
 
 
@@ -26,7 +27,8 @@ def _form_field(f: ef.ExpenseField):
     if f.kind == ef.DATE:
         return DateField(label, validators=presence)
     if f.kind == ef.CHOICE:
-        choices = [(v, _l(zh) if f.name in _LABELLED_CHOICES else v) for v, zh in f.choices]
+        choices = [(v, _l(zh) if f.name in _LABELLED_CHOICES else f"{v} · {zh}" if f.name in _CODE_AND_LABEL else v)
+                   for v, zh in f.choices]
         if f.name in _NO_BLANK:
             return SelectField(label, choices=choices)
         return SelectField(label, choices=[("", "—"), *choices], validators=[Optional()])

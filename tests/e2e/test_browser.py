@@ -58,7 +58,7 @@ def _fill_expense(page, **values):
     page.fill("input[name=expense_date]", values.get("date", "2025-06-01"))
     page.fill("input[name=amount]", values["amount"])
     page.select_option("select[name=subject]", values.get("subject", "operations"))
-    page.fill("input[name=purpose]", values.get("purpose", "materials"))
+    page.select_option("select[name=purpose]", values.get("purpose", "materials"))
     page.fill("input[name=payee_name]", "鄂尔多斯化玻仪器公司")
     page.select_option("select[name=payee_kind]", "vendor")
     page.select_option("select[name=payment_method]", "bank_transfer")
