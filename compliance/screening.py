@@ -16,10 +16,12 @@ Texts and terms go through :func:`compliance.text.normalise` (NFKC, traditional 
 spaces and punctuation), so "罰 款", "ＦＩＮＥ" and "罚-款" are the words they look like. ASCII terms match
 whole words (an optional plural s) so "fine" is not found in "define"; Chinese terms match anywhere.
 
-Every term of every rule and tier (and every exception) is one alternative of a single regular expression,
-longest first, inside a look-ahead so that each position reports the longest term starting there; the
-terms contained in a matched term are known from compile time. So a description costs one C-level scan
-whatever the size of the lexicon, and the per-rule work runs only on the few terms found.
+Every term of every rule and tier (and every exception) is in a single regular expression, written as a
+trie (:func:`trie_pattern`) so the engine follows the text's characters rather than trying each term;
+each match reports the longest term at its position, the terms contained in it are known from compile
+time, and the search resumes one character later so overlapping terms are found too. So a description
+with no term costs one C-level scan whatever the size of the lexicon, and the per-rule work runs only on
+the few terms found.
 """
 from __future__ import annotations
 
@@ -50,6 +52,10 @@ class RuleScreen:
     clear: tuple[Group, ...]
     suspect: tuple[Group, ...]
     exceptions: frozenset[str]
+
+    @property
+    def terms(self) -> frozenset[str]:
+        return frozenset(t for g in (*self.clear, *self.suspect) for part in g.parts for t in part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +101,33 @@ def _groups(raw: Any, where: str) -> tuple[Group, ...]:
     return tuple(out)
 
 
-def _pattern(term: str) -> str:
-    esc = re.escape(term)
-    if term.isascii():
-        return rf"(?<![a-z0-9]){esc}(?:e?s)?(?![a-z0-9])"
-    return esc
+_WORD_END = r"(?:e?s)?(?![a-z0-9])"   # an English term ends a word (an optional plural s)
+_WORD_START = r"(?<![a-z0-9])"
+
+
+def trie_pattern(terms: Iterable[str]) -> str:
+    """One regular expression matching any of ``terms``, written as a trie so that the engine follows the
+    text's characters instead of trying every term in turn; at each node longer terms come first. Terms
+    starting with an ASCII letter or digit start a word; ASCII terms end one."""
+    root: dict = {}
+    for t in terms:
+        node = root
+        for ch in t:
+            node = node.setdefault(ch, {})
+        node[""] = t
+
+    def gen(node: dict, top: bool) -> str:
+        alts = []
+        for ch in sorted(k for k in node if k):
+            start = _WORD_START if top and ch.isascii() and ch.isalnum() else ""
+            alts.append(start + re.escape(ch) + gen(node[ch], False))
+        if "" in node:
+            alts.append(_WORD_END if node[""].isascii() else "")
+        if len(alts) == 1:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")"
+
+    return gen(root, True)
 
 
 class Screener:
@@ -107,6 +135,7 @@ class Screener:
 
     def __init__(self, rules: Iterable[RuleScreen]):
         self.rules = tuple(rules)
+        self._rule_terms = tuple((r, r.terms) for r in self.rules)
         terms: set[str] = set()
         for r in self.rules:
             terms |= r.exceptions
@@ -114,7 +143,9 @@ class Screener:
                 for part in g.parts:
                     terms |= part
         ordered = sorted(terms, key=lambda t: (-len(t), t))
-        self._regex = re.compile("(?=(" + "|".join(_pattern(t) for t in ordered) + "))") if ordered else None
+        # the look-ahead on the terms' first characters lets the engine skip a position with one set lookup
+        first = "".join(sorted({re.escape(t[0]) for t in ordered}))
+        self._regex = re.compile(f"(?=[{first}])" + trie_pattern(ordered)) if ordered else None
         # every term found inside a matched term, with its offset (Chinese terms only: ASCII ones need boundaries)
         self._inside: dict[str, tuple[tuple[str, int], ...]] = {}
         for t in ordered:
@@ -138,9 +169,12 @@ class Screener:
         occ: dict[str, set[tuple[int, int]]] = {}
         if self._regex is None or not text:
             return {}
-        for m in self._regex.finditer(text):
+        search = self._regex.search
+        m = search(text)
+        while m is not None:
             p = m.start()
-            matched = m.group(1)
+            matched = m.group(0)
+            m = search(text, p + 1)   # terms may overlap: look again from the next character
             for term, off in self._inside.get(matched) or self._inside_ascii(matched):
                 s = p + off
                 end = s + (len(term) if term == matched or off else len(matched))   # "fines" spans its s
@@ -165,7 +199,10 @@ class Screener:
         occ = self.occurrences(text)
         out: list[Hit] = []
         if occ:
-            for r in self.rules:
+            found = occ.keys()
+            for r, terms in self._rule_terms:
+                if found.isdisjoint(terms):
+                    continue
                 for tier, groups in ((CLEAR, r.clear), (SUSPECT, r.suspect)):
                     words = _match(groups, occ, r.exceptions)
                     if words:
@@ -181,12 +218,13 @@ class Screener:
 
 def _match(groups: tuple[Group, ...], occ: Mapping[str, list[tuple[int, int]]],
            exceptions: frozenset[str]) -> tuple[str, ...] | None:
-    voids = [span for t in exceptions for span in occ.get(t, ())]
+    present = occ.keys()
+    voids = [span for t in present & exceptions for span in occ[t]]
 
     def spans(part: frozenset[str]) -> list[tuple[int, int, str]]:
         out = []
-        for t in part:
-            for s, e in occ.get(t, ()):
+        for t in present & part:
+            for s, e in occ[t]:
                 if not any(vs <= s and e <= ve for vs, ve in voids):
                     out.append((s, e, t))
         return out
