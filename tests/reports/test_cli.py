@@ -19,7 +19,7 @@ def system_users(db):
 def test_the_grants_command_holds_every_packages_commands_under_their_old_names():
     assert set(grants_cli.commands) == {
         "create-user", "seed-demo",                     # grants
-        "sync-policies",                                # compliance
+        "sync-policies", "policy-corpus",               # compliance
         "import-expenses",                              # budgets
         "verify-ledger", "checkpoint-ledger", "export-ledger", "verify-export", "run-scheduler",
         "replay-policy",                                # reports
