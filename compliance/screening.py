@@ -147,14 +147,16 @@ class Screener:
         first = "".join(sorted({re.escape(t[0]) for t in ordered}))
         self._regex = re.compile(f"(?=[{first}])" + trie_pattern(ordered)) if ordered else None
         # every term found inside a matched term, with its offset (Chinese terms only: ASCII ones need boundaries)
-        self._inside: dict[str, tuple[tuple[str, int], ...]] = {}
+        # (term, offset, length) of every term found inside a matched term (Chinese terms only: ASCII ones
+        # need word boundaries)
+        self._inside: dict[str, tuple[tuple[str, int, int], ...]] = {}
         for t in ordered:
-            found = [(t, 0)]
+            found = [(t, 0, len(t))]
             for u in ordered:
                 if u != t and len(u) < len(t) and not u.isascii():
                     start = t.find(u)
                     while start != -1:
-                        found.append((u, start))
+                        found.append((u, start, len(u)))
                         start = t.find(u, start + 1)
             self._inside[t] = tuple(found)
         self._memo: dict[str, tuple[Hit, ...]] = {}
@@ -175,18 +177,16 @@ class Screener:
             p = m.start()
             matched = m.group(0)
             m = search(text, p + 1)   # terms may overlap: look again from the next character
-            for term, off in self._inside.get(matched) or self._inside_ascii(matched):
-                s = p + off
-                end = s + (len(term) if term == matched or off else len(matched))   # "fines" spans its s
-                occ.setdefault(term, set()).add((s, end))
+            for term, off, length in self._inside.get(matched) or self._inside_ascii(matched):
+                occ.setdefault(term, set()).add((p + off, p + off + length))
         return {t: sorted(v) for t, v in occ.items()}
 
-    def _inside_ascii(self, matched: str) -> tuple[tuple[str, int], ...]:
-        # an ASCII term matched with a plural ending: report it as its singular term
+    def _inside_ascii(self, matched: str) -> tuple[tuple[str, int, int], ...]:
+        # an ASCII term matched with a plural ending: report its singular term, spanning the whole word
         for suffix in ("es", "s"):
             if matched.endswith(suffix) and matched[:-len(suffix)] in self._inside:
-                return ((matched[:-len(suffix)], 0),)
-        return ((matched, 0),)
+                return ((matched[:-len(suffix)], 0, len(matched)),)
+        return ((matched, 0, len(matched)),)
 
     def scan(self, description: str | None) -> tuple[Hit, ...]:
         """The hits of one description: per rule, its strongest tier (clear before suspect) and the words."""

@@ -12,7 +12,7 @@ from compliance.rules.facts import Context, ExpenseFacts, GrantFacts
 from compliance.rules.findings import finding, missing, yuan
 from compliance.rules.params import ParamReader
 from compliance.rules.rule import Rule
-from compliance.screening import SUSPECT
+from compliance import screening  # a module reference: compliance.screening imports this package
 
 if TYPE_CHECKING:  # pragma: no cover - compliance.policy imports this package (a real cycle at run time)
     from compliance.policy import Policy
@@ -50,7 +50,7 @@ def check_forbidden(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, po
             if hit.rule_id != rule.id:
                 continue
             words = "、".join(hit.words)
-            if hit.tier == SUSPECT:
+            if hit.tier == screening.SUSPECT:
                 if e.subject in P.except_subjects:
                     return None
                 return finding(
@@ -58,7 +58,7 @@ def check_forbidden(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, po
                     f"负面清单「{rule.title_zh}」：摘要含疑似词语「{words}」，须人工审核确认不属于此项",
                     f"Negative list '{rule.title_en}': the description has suspect words '{', '.join(hit.words)}'; "
                     f"a person must confirm it is not this",
-                    {"matched_by": "suspect_words", "matched": list(hit.words), "tier": SUSPECT,
+                    {"matched_by": "suspect_words", "matched": list(hit.words), "tier": screening.SUSPECT,
                      "amount": str(e.amount)})
             how = ("keyword", hit.words[0] if len(hit.words) == 1 else list(hit.words), f"摘要含「{words}」",
                    f"description contains '{', '.join(hit.words)}'")

@@ -219,3 +219,10 @@ def test_the_lexicon_is_one_trie_shaped_regular_expression():
     assert [m.group(0) for m in rx.finditer("罚没款和罚金, fines; define fine chemicals")] == [
         "罚没款", "罚金", "fines", "fine chemicals"]
     assert P21.screener._regex is not None
+
+
+def test_occurrences_report_every_term_with_its_own_span():
+    s = compile_screening({"NEG-FINE-ETC": {"clear": [{"any": ["罚款单", "罚款", "款单", "fine"]}]}},
+                          {"NEG-FINE-ETC": ()}, "t")
+    assert s.occurrences(normalise("交罚款单 Fines")) == {
+        "罚款单": [(1, 4)], "罚款": [(1, 3)], "款单": [(2, 4)], "fine": [(4, 9)]}   # "交罚款单fines"
