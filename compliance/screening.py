@@ -147,17 +147,21 @@ class Screener:
         first = "".join(sorted({re.escape(t[0]) for t in ordered}))
         self._regex = re.compile(f"(?=[{first}])" + trie_pattern(ordered)) if ordered else None
         # every term found inside a matched term, with its offset (Chinese terms only: ASCII ones need boundaries)
-        # (term, offset, length) of every term found inside a matched term (Chinese terms only: ASCII ones
-        # need word boundaries)
+        # (term, offset, length) of every term found inside a matched term
         self._inside: dict[str, tuple[tuple[str, int, int], ...]] = {}
         for t in ordered:
             found = [(t, 0, len(t))]
             for u in ordered:
-                if u != t and len(u) < len(t) and not u.isascii():
-                    start = t.find(u)
-                    while start != -1:
-                        found.append((u, start, len(u)))
-                        start = t.find(u, start + 1)
+                if u == t or len(u) >= len(t) or u not in t:
+                    continue
+                if u.isascii():   # an English term inside another counts only as a whole word ("gift" in "gift cards")
+                    for m in re.finditer(_WORD_START + re.escape(u) + _WORD_END, t):
+                        found.append((u, m.start(), m.end() - m.start()))
+                    continue
+                start = t.find(u)
+                while start != -1:
+                    found.append((u, start, len(u)))
+                    start = t.find(u, start + 1)
             self._inside[t] = tuple(found)
         self._memo: dict[str, tuple[Hit, ...]] = {}
         self._lock = threading.Lock()
