@@ -194,12 +194,15 @@ class Screener:
 
     def scan(self, description: str | None) -> tuple[Hit, ...]:
         """The hits of one description: per rule, its strongest tier (clear before suspect) and the words."""
-        if not description or not self.rules:
+        return self.scan_normalised(normalise(description))
+
+    def scan_normalised(self, text: str) -> tuple[Hit, ...]:
+        """:meth:`scan` of a text already normalised (the judge normalises each description once)."""
+        if not text or not self.rules:
             return ()
-        hits = self._memo.get(description)
+        hits = self._memo.get(text)
         if hits is not None:
             return hits
-        text = normalise(description)
         occ = self.occurrences(text)
         out: list[Hit] = []
         if occ:
@@ -216,7 +219,7 @@ class Screener:
         with self._lock:
             if len(self._memo) >= 4096:
                 self._memo.clear()
-            self._memo[description] = hits
+            self._memo[text] = hits
         return hits
 
 

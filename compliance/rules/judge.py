@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Mapping
 
+from compliance.text import normalise
 from compliance.rules.facts import BudgetFacts, Context, ExpenseFacts, GrantFacts
 from compliance.rules.findings import Finding, Judgement, worst_severity
 from compliance.rules.rule import Rule
@@ -21,8 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover - compliance.policy imports this package (
 
 def judge(expense: ExpenseFacts, grant: GrantFacts, ctx: Context, policy: "Policy") -> Judgement:
     """The verdict on one expense: every expense rule in scope and in force, worst severity wins."""
-    desc = expense.description
-    text = desc.strip().lower() if desc else ""
+    text = normalise(expense.description)   # width, script, case, spaces: see compliance.text
     on = expense.expense_date
     findings: list[Finding] = []
     for rule in policy.expense_rules_for(grant):

@@ -1,7 +1,7 @@
 """负面清单: what research funds may never pay for (kind ``forbidden_purpose``).
 
 Every expense check is ``check(rule, expense, grant, context, policy, text)`` → None | Finding | list,
-with ``text`` the lowercased description; every compile is ``compile(ParamReader)`` → typed params.
+with ``text`` the normalised description (:func:`compliance.text.normalise`); every compile is ``compile(ParamReader)`` → typed params.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def check_forbidden(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, po
     elif e.payee_kind is not None and e.payee_kind in P.payee_kinds:
         how = ("payee_kind", e.payee_kind, f"收款人类型「{e.payee_kind}」", f"payee kind '{e.payee_kind}'")
     elif text:
-        for hit in policy.screener.scan(e.description):
+        for hit in policy.screener.scan_normalised(text):
             if hit.rule_id != rule.id:
                 continue
             words = "、".join(hit.words)

@@ -226,3 +226,14 @@ def test_occurrences_report_every_term_with_its_own_span():
                           {"NEG-FINE-ETC": ()}, "t")
     assert s.occurrences(normalise("交罚款单 Fines")) == {
         "罚款单": [(1, 4)], "罚款": [(1, 3)], "款单": [(2, 4)], "fine": [(4, 9)]}   # "交罚款单fines"
+
+
+def test_every_keyword_rule_reads_the_normalised_description():
+    """Not only the negative list: a rule that recognises an expert fee by its description does so in
+    traditional characters and full width too (EXPERT-FEE-TRANSFER: bank transfer only)."""
+    j = judge(expense(purpose=None, description="中期評審專家諮詢費", payee_kind="external_expert",
+                      payment_method="cash", expert_title="senior", expert_days=D("1"), amount=D("1500")),
+              grant(), NO_CTX, P21)
+    assert only(j, "EXPERT-FEE-TRANSFER").severity == "reject"
+    taxi = judge(expense(purpose=None, description="ＴＡＸＩ to the airport", payment_method="cash"), grant(), NO_CTX, P21)
+    assert "OFFICIAL-CARD-CASH" not in ids(taxi)
