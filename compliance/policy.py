@@ -30,6 +30,7 @@ from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY
 from compliance.sections import BudgetStructure, EvaluationParameters, SeedFigures
 from compliance.vocabulary import (
     EXPENSE_FIELD_NAMES,
+    FIELD_VOCABULARY,
     PARAM_VOCABULARY,
     RULE_SEVERITIES,
     SCOPE_KEYS,
@@ -440,8 +441,6 @@ def vocabularies_document(policy: Policy | None = None) -> dict:
     """What a client needs to build its drop-downs: each vocabulary's codes, labels, synonyms, the fields
     each code requires, and which negative-list rules forbid it; with the policy version they come from."""
     policy = policy or current_policy()
-    from compliance.vocabulary import FIELD_VOCABULARY
-
     fields_by_vocab = {v: k for k, v in FIELD_VOCABULARY.items()}
     return {
         "policy_set": policy.policy_set, "version": policy.version, "content_hash": policy.content_hash,

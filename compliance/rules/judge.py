@@ -10,10 +10,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Mapping
 
-from compliance.text import normalise
 from compliance.rules.facts import BudgetFacts, Context, ExpenseFacts, GrantFacts
 from compliance.rules.findings import Finding, Judgement, worst_severity
 from compliance.rules.rule import Rule
+from compliance.text import normalise
 from compliance.vocabulary import APPROVER_ORDER, FIELD_ZH, SEVERITY_ORDER, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover - compliance.policy imports this package (a real cycle at run time)
