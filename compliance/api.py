@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
+from compliance import policy as policy_store
 from compliance import schemas as sc
 from compliance.models import PolicyVersion
 from compliance.programmes import programmes
@@ -44,3 +45,13 @@ class Programmes(MethodView):
         """资助计划 / the programmes a grant may belong to, with their rules and sources"""
         caller()
         return [p.to_dict() for p in programmes().values()]
+
+
+@blp.route("/vocabularies", tags=TAGS)
+class Vocabularies(MethodView):
+    @blp.response(200, sc.VocabulariesSchema)
+    def get(self):
+        """词表 / the closed vocabularies of the expense fields (codes, zh/en labels, synonyms, required
+        fields, forbidding rules) of the current policy version — for building drop-downs"""
+        caller()
+        return policy_store.vocabularies_document()

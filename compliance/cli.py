@@ -15,4 +15,13 @@ def sync_policies():
         click.echo(f"loaded {v.policy_set} {v.version} ({v.status}, from {v.effective_from}) {v.content_hash[:12]}")
 
 
-COMMANDS = (sync_policies,)
+@click.command("policy-corpus")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+def policy_corpus(path):
+    """Judge the labelled negative-list corpus; print precision and recall per rule (exit 1 unless all as labelled)."""
+    from compliance import corpus
+
+    raise SystemExit(corpus.main([path] if path else []))
+
+
+COMMANDS = (sync_policies, policy_corpus)

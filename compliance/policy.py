@@ -12,6 +12,7 @@ never commit.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import replace
 from datetime import date
@@ -21,15 +22,25 @@ from typing import Any, Mapping
 from sqlalchemy import case, or_, select
 
 from compliance import sections
+from compliance.screening import Screener, compile_screening
 from compliance.models import PolicyVersion
 from compliance.policy_files import content_hash, load_policy_file, normalise, parse_date, parse_title
 from compliance.rules import KINDS, ParamReader, PolicyError, Rule, parse_tiers
 from compliance.rules.registry import INVARIANTS
 from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY
 from compliance.sections import BudgetStructure, EvaluationParameters, SeedFigures
-from compliance.vocabulary import RULE_SEVERITIES, SCOPE_KEYS
+from compliance.vocabulary import (
+    EXPENSE_FIELD_NAMES,
+    FIELD_VOCABULARY,
+    PARAM_VOCABULARY,
+    RULE_SEVERITIES,
+    SCOPE_KEYS,
+    Vocabulary,
+    compile_vocabulary,
+)
 
 __all__ = ["POLICY_DIR", "DEFAULT_POLICY_SET", "Policy", "PolicyError", "load_policy_file", "content_hash",
+           "current_policy", "current_vocabularies", "vocabularies_document",
            "sync_policy_files", "version_in_force", "in_force", "active_versions_picker", "policy_for",
            "BudgetStructure", "EvaluationParameters", "SeedFigures"]
 
@@ -37,14 +48,15 @@ POLICY_DIR = Path(__file__).resolve().parent / "policies"
 DEFAULT_POLICY_SET = "ordos-research-funds"
 
 TOP_KEYS = {"policy_set", "version", "title", "effective_from", "effective_to", "status", "sources",
-            "parameters", "parameter_sources", "rules", "notes"}
+            "parameters", "parameter_sources", "rules", "notes", "vocabularies", "screening", "supersedes"}
 RULE_KEYS = {"id", "kind", "title", "source", "scope", "effective_from", "effective_to", "severity",
              "negative_list", "params", "notes"}
 STATUSES = ("active", "draft")
-# Vocabulary parameters: code lists the rules are checked against (they need no source of their own).
+# Vocabulary parameters of the versions that predate the ``vocabularies`` section: code lists the rules are
+# checked against (they need no source of their own). A version with ``vocabularies`` states them there.
 VOCABULARIES = ("subjects", "purpose_codes", "payee_kinds", "payment_methods", "fund_sources")
-REQUIRED_PARAMETERS = ("subjects", "purpose_codes", "payee_kinds", "payment_methods", "fund_sources",
-                       "budget_structure", "indirect_tiers", "fail_closed_severity")
+REQUIRED_PARAMETERS = ("budget_structure", "indirect_tiers", "fail_closed_severity")
+REQUIRED_VOCABULARIES = ("subjects", "purposes", "payee_kinds", "payment_methods", "fund_sources")
 
 
 # ---------------------------------------------------------------------------------------- Policy
@@ -78,6 +90,9 @@ class Policy:
         self.effective_to = parse_date(content.get("effective_to"), f"{name}: effective_to", required=False)
         if self.effective_to is not None and self.effective_to < self.effective_from:
             raise PolicyError(f"{name}: effective_to is before effective_from")
+        self.supersedes = content.get("supersedes")
+        if self.supersedes is not None and (not isinstance(self.supersedes, str) or self.supersedes == self.version):
+            raise PolicyError(f"{name}: supersedes names an earlier version of the set (a string)")
         self.status = content.get("status", "active")
         if self.status not in STATUSES:
             raise PolicyError(f"{name}: status must be one of {list(STATUSES)}, got {self.status!r}")
@@ -93,7 +108,8 @@ class Policy:
         params = content.get("parameters")
         if not isinstance(params, Mapping):
             raise PolicyError(f"{name}: parameters must be a mapping")
-        missing = [k for k in REQUIRED_PARAMETERS if k not in params]
+        required = REQUIRED_PARAMETERS if "vocabularies" in content else REQUIRED_PARAMETERS + VOCABULARIES
+        missing = [k for k in required if k not in params]
         if missing:
             raise PolicyError(f"{name}: parameters missing {missing}")
         self.parameters = params
@@ -125,6 +141,10 @@ class Policy:
         stated_kinds = {r.kind for r in rules}
         rules.extend(r for r in INVARIANTS if r.kind not in stated_kinds and r.id not in seen)
         self.rules = tuple(rules)
+        negative = {r.id: r for r in rules if r.kind == "forbidden_purpose"}
+        self.screener: Screener = compile_screening(
+            content.get("screening"), {rid: r.params.keywords for rid, r in negative.items()}, name)
+        self._mark_forbidden(negative.values())
         self.seed_figures = sections.seed_figures(params, raw_rules, name)
         self.rules_by_id = {r.id: r for r in rules}
         # a budget kind that judges expenses too contributes its rule to both (same id, its expense check)
@@ -140,19 +160,50 @@ class Policy:
             raise PolicyError(f"{name}: budget_adjustment rules need exactly one fallback rule, found {fallbacks}")
         return self
 
+    def _compile_vocabularies(self, name: str) -> None:
+        """``vocabularies`` (or, in older versions, the code lists in ``parameters``) → typed vocabularies."""
+        p = self.parameters
+        raw = self.content.get("vocabularies")
+        if raw is not None:
+            if not isinstance(raw, Mapping):
+                raise PolicyError(f"{name}: vocabularies must be a mapping")
+            clash = sorted(k for k in VOCABULARIES if k in p)
+            if clash:
+                raise PolicyError(f"{name}: {clash} are stated in vocabularies, not parameters")
+            missing = [k for k in REQUIRED_VOCABULARIES if k not in raw]
+            if missing:
+                raise PolicyError(f"{name}: vocabularies missing {missing}")
+        else:
+            raw = {}
+            for key in VOCABULARIES:
+                v = p[key]
+                if not isinstance(v, Mapping) or not v:
+                    raise PolicyError(f"{name}: parameters.{key} must map codes to {{zh, en}}")
+                for code, label in v.items():
+                    parse_title(label, f"{name}: parameters.{key}.{code}")
+                raw["purposes" if key == "purpose_codes" else key] = v
+        self.vocabularies: dict[str, Vocabulary] = {
+            k: compile_vocabulary(k, v, EXPENSE_FIELD_NAMES, name) for k, v in raw.items()}
+        self.vocab = {PARAM_VOCABULARY.get(k, k): frozenset(v.by_code) for k, v in self.vocabularies.items()}
+
+    def _mark_forbidden(self, negative_rules) -> None:
+        """Each purpose code that a negative-list rule names learns which rules forbid it."""
+        by_code: dict[str, list[str]] = {}
+        for r in negative_rules:
+            for code in sorted(r.params.purposes):
+                by_code.setdefault(code, []).append(r.id)
+        purposes = self.vocabularies.get("purposes")
+        if purposes is None or not by_code:
+            return
+        codes = tuple(replace(c, forbidden_by=tuple(by_code.get(c.code, ()))) for c in purposes.codes)
+        self.vocabularies["purposes"] = replace(purposes, codes=codes, by_code={c.code: c for c in codes})
+
     def _compile_parameters(self, name: str) -> None:
         p = self.parameters
-        vocab = {}
-        for key in VOCABULARIES:
-            v = p[key]
-            if not isinstance(v, Mapping) or not v:
-                raise PolicyError(f"{name}: parameters.{key} must map codes to {{zh, en}}")
-            for code, label in v.items():
-                parse_title(label, f"{name}: parameters.{key}.{code}")
-            vocab[key] = frozenset(v)
-        self.vocab = vocab
+        self._compile_vocabularies(name)
+        vocab = self.vocab
         self.subjects = vocab["subjects"]
-        self.subject_names = {k: v["zh"] for k, v in p["subjects"].items()}
+        self.subject_names = {c.code: c.zh for c in self.vocabularies["subjects"].codes}
         self.structure = sections.budget_structure(p["budget_structure"], self.subjects, name)
         self.evaluations = sections.evaluation_parameters(p, name)
         self._tiers: dict[str, tuple] = {}
@@ -266,9 +317,14 @@ def sync_policy_files(session, directory: str | Path | None = None) -> list[Poli
     directory = Path(directory) if directory is not None else POLICY_DIR
     added: list[PolicyVersion] = []
     seen: dict[tuple[str, str], tuple[str, str]] = {}
+    files = []
     for path in sorted(directory.glob("*.yaml")):
         content = load_policy_file(path)
-        policy = Policy.from_content(content)
+        files.append((path, content, Policy.from_content(content)))
+    # landed in version order, so a restated version (2021.2 over 2021.1, same dates) is landed later and wins
+    # the tie in version_in_force even in a fresh database
+    files.sort(key=lambda f: (f[2].policy_set, _version_key(f[2].version)))
+    for path, content, policy in files:
         h = policy.content_hash
         key = (policy.policy_set, policy.version)
         if key in seen and seen[key][0] != h:
@@ -291,6 +347,10 @@ def sync_policy_files(session, directory: str | Path | None = None) -> list[Poli
     if added:
         session.flush()
     return added
+
+
+def _version_key(version: str) -> tuple:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
 
 
 def version_in_force(session, on_date: date, policy_set: str = DEFAULT_POLICY_SET,
@@ -357,3 +417,39 @@ def policy_for(version: PolicyVersion) -> Policy:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[h] = policy
     return policy
+
+
+# --------------------------------------------------------------------------- the vocabularies of today
+
+@functools.lru_cache(maxsize=4)
+def current_policy(policy_set: str = DEFAULT_POLICY_SET, directory: str | None = None) -> Policy:
+    """The newest active version of ``policy_set`` among the policy files (latest effective_from, then the
+    highest version): whose vocabularies the API, the importer and the form offer. Read once per process."""
+    best = None
+    for path in sorted(Path(directory or POLICY_DIR).glob("*.yaml")):
+        policy = Policy.from_content(load_policy_file(path))
+        if policy.policy_set != policy_set or policy.status != "active":
+            continue
+        key = (policy.effective_from, _version_key(policy.version))
+        if best is None or key > best[0]:
+            best = (key, policy)
+    if best is None:
+        raise PolicyError(f"no active policy file of {policy_set} in {directory or POLICY_DIR}")
+    return best[1]
+
+
+def current_vocabularies() -> dict[str, "Vocabulary"]:
+    """name → :class:`~compliance.vocabulary.Vocabulary` of the current policy (see :func:`current_policy`)."""
+    return current_policy().vocabularies
+
+
+def vocabularies_document(policy: Policy | None = None) -> dict:
+    """What a client needs to build its drop-downs: each vocabulary's codes, labels, synonyms, the fields
+    each code requires, and which negative-list rules forbid it; with the policy version they come from."""
+    policy = policy or current_policy()
+    fields_by_vocab = {v: k for k, v in FIELD_VOCABULARY.items()}
+    return {
+        "policy_set": policy.policy_set, "version": policy.version, "content_hash": policy.content_hash,
+        "vocabularies": [{"name": v.name, "field": fields_by_vocab.get(v.name),
+                          "codes": [c.to_dict() for c in v.codes]} for v in policy.vocabularies.values()],
+    }

@@ -40,15 +40,42 @@ def normalise(value: Any, where: str) -> Any:
     raise PolicyError(f"{where}: unsupported value {value!r}")
 
 
-def load_policy_file(path: str | Path) -> dict:
-    """Read one policy file into JSON-safe content (what ``PolicyVersion.content`` stores)."""
-    path = Path(path)
+INCLUDABLE = ("vocabularies", "screening")   # top-level sections a policy file may take from a shared file
+
+
+def _read_yaml(path: Path) -> Any:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise PolicyError(f"{path.name}: not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise PolicyError(f"{path.name}: cannot be read ({exc.strerror})") from None
+
+
+def load_policy_file(path: str | Path) -> dict:
+    """Read one policy file into JSON-safe content (what ``PolicyVersion.content`` stores).
+
+    A top-level section of :data:`INCLUDABLE` may be written ``{include: shared/<file>.yaml}`` (a path below
+    the policy file's directory): the shared file's content replaces it here, so the stored content and its
+    hash cover it — a shared file that changes changes every including version's hash, and a landed version
+    refuses that (publish a new shared file and new versions instead).
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
     if not isinstance(raw, Mapping):
         raise PolicyError(f"{path.name}: a policy file is a mapping at the top level")
+    raw = dict(raw)
+    base = path.resolve().parent
+    for key in INCLUDABLE:
+        section = raw.get(key)
+        if isinstance(section, Mapping) and set(section) == {"include"}:
+            target = (base / str(section["include"])).resolve()
+            if base not in target.parents:
+                raise PolicyError(f"{path.name}: {key}.include must name a file below {base.name}/")
+            included = _read_yaml(target)
+            if not isinstance(included, Mapping):
+                raise PolicyError(f"{path.name}: {key}.include {section['include']}: not a mapping")
+            raw[key] = included
     return normalise(raw, path.name)
 
 

@@ -23,11 +23,8 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("密码"), validators=[DataRequired()])
 
 
-SUBJECT_CODES = ("equipment", "operations", "labour", "indirect", "lump_sum")
-PURPOSE_CODES = ("materials", "testing", "travel", "meeting", "international", "publication", "fuel_power",
-                 "equipment_purchase", "equipment_rental", "equipment_upgrade", "labour_fee", "expert_fee",
-                 "expert_fee_correspondence", "lecture_fee", "performance_pay", "stipend", "management_fee",
-                 "taxi", "toll", "banquet", "gift_card", "fine", "other")
+SUBJECT_CODES = ef.BY_NAME["subject"].values      # from the policy's closed vocabularies
+PURPOSE_CODES = ef.BY_NAME["purpose"].values
 EXPERT_PURPOSES = ("expert_fee", "expert_fee_correspondence")
 LABOUR_PURPOSES = ("labour_fee", "expert_fee", "expert_fee_correspondence", "lecture_fee", "performance_pay", "stipend")
 INVOICE = [("", _l("未知")), ("yes", _l("已通过查验")), ("no", _l("未通过查验"))]

@@ -104,14 +104,15 @@ def _bool(v: str) -> bool:
 
 
 def _choice(f: ef.ExpenseField) -> Callable[[str], str]:
-    """A Chinese label (or alias) becomes its value; a strict choice refuses anything else."""
-    mapping, allowed = ef.choice_map(f), f.values
+    """The code, either label or a synonym (any width, case or script) becomes the code; anything else is refused
+    with the accepted codes."""
+    allowed = ", ".join(f.values)
 
     def parse(v: str) -> str:
-        x = mapping.get(v.strip(), v.strip())
-        if f.strict and x not in allowed:
-            raise ValueError(f"one of {', '.join(allowed)}")
-        return x
+        code = f.resolve(v.strip())
+        if code is None:
+            raise ValueError(f"未知代码 / unknown code; 可选 / accepted: {allowed}")
+        return code
 
     return parse
 

@@ -18,23 +18,58 @@ def _days_in_range(value) -> None:
         raise ValidationError("须在 0 到 365 之间 / must be more than 0 and at most 365")
 
 
+class InVocabulary(validate.OneOf):
+    """One of a vocabulary's codes (OpenAPI: an enum). The 422 lists the accepted codes and, when the
+    caller sent a label or a synonym, says which code it stands for."""
+
+    def __init__(self, f: ef.ExpenseField):
+        super().__init__(f.values, error="未知代码 {input!r} / unknown code; 可选 / accepted: {choices}")
+        self.expense_field = f
+
+    def __call__(self, value):
+        try:
+            return super().__call__(value)
+        except ValidationError:
+            meant = self.expense_field.resolve(value) if isinstance(value, str) else None
+            hint = f"「{value}」对应代码 {meant} / {value!r} is written {meant!r}; " if meant else ""
+            raise ValidationError(f"{hint}未知代码 {value!r} / unknown {self.expense_field.name} code; "
+                                  f"可选 / accepted: {', '.join(self.choices)}") from None
+
+
+def _metadata(f: ef.ExpenseField) -> dict:
+    """OpenAPI: description, a true example, and the codes that make the field required (x-required-for)."""
+    meta: dict = {}
+    text = [f.description] if f.description else []
+    if f.vocabulary:
+        meta["example"] = f.values[0]
+        text.append(f"{f.label_zh} / {f.label_en}: a code of the policy vocabulary '{f.vocabulary}' "
+                    "(labels and synonyms: GET /api/v1/vocabularies)")
+    need = f.required_for()
+    if need:
+        meta["x-required-for"] = need
+        text.append("required when " + "; ".join(f"{k} is {', '.join(v)}" for k, v in need.items()))
+    if text:
+        meta["description"] = ". ".join(text)
+    return meta
+
+
 def _in_field(f: ef.ExpenseField) -> fields.Field:
     """The input field of one row of the table: required, or absent → its default."""
     opts: dict = {"required": True} if f.required else {"load_default": f.default}
-    meta = {"description": f.description} if f.description else {}
+    meta = _metadata(f)
     if f.kind == ef.DATE:
         return fields.Date(**opts)
     if f.kind in (ef.AMOUNT, ef.MONEY):
-        return Money(**opts, positive=True) if f.kind == ef.AMOUNT else Money(**opts, allow_none=True)
+        return Money(**opts, positive=True) if f.kind == ef.AMOUNT else Money(**opts, allow_none=True, metadata=meta)
     if f.kind == ef.BOOL:
-        return fields.Bool(**opts, allow_none=True)
+        return fields.Bool(**opts, allow_none=True, metadata=meta)
     if f.kind == ef.INT:
-        return fields.Int(**opts, allow_none=True, validate=validate.Range(min=1))
+        return fields.Int(**opts, allow_none=True, validate=validate.Range(min=1), metadata=meta)
     if f.kind == ef.DAYS:
         return fields.Decimal(**opts, allow_none=True, allow_nan=False, validate=_days_in_range,
                               metadata={**meta, "minimum": 0, "exclusiveMinimum": True, "maximum": 365})
-    if f.kind == ef.CHOICE and f.strict:
-        return fields.Str(**opts, validate=validate.OneOf(f.values), metadata=meta)
+    if f.kind == ef.CHOICE:
+        return fields.Str(**opts, allow_none=not f.required, validate=InVocabulary(f), metadata=meta)
     return Text(max_length=f.max_length or LONG_TEXT, min_length=1 if f.required else None, **opts, metadata=meta)
 
 
@@ -91,7 +126,7 @@ class ExpenseQuerySchema(Schema):
     institution_id = Id()
     status = Choice(ExpenseStatus)
     verdict = Choice(Verdict)
-    subject = Text(Expense.subject)
+    subject = fields.Str(validate=InVocabulary(ef.BY_NAME["subject"]))
     date_from = fields.Date()
     date_to = fields.Date()
 

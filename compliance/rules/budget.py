@@ -2,7 +2,7 @@
 (编制预算: total, subjects, indirect cap, no-indirect fund sources) and adjustments (预算调剂).
 
 Every expense check is ``check(rule, expense, grant, context, policy, text)`` → None | Finding | list,
-with ``text`` the lowercased description; every compile is ``compile(ParamReader)`` → typed params.
+with ``text`` the normalised description (:func:`compliance.text.normalise`); every compile is ``compile(ParamReader)`` → typed params.
 Budget-setting checks are ``check(rule, budget: BudgetFacts, grant, policy)``.
 """
 from __future__ import annotations

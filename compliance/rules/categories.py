@@ -1,7 +1,7 @@
 """Rules of one grant category: money actually disbursed, 拨改投 conditions, 先立项后补助 eligibility.
 
 Every expense check is ``check(rule, expense, grant, context, policy, text)`` → None | Finding | list,
-with ``text`` the lowercased description; every compile is ``compile(ParamReader)`` → typed params.
+with ``text`` the normalised description (:func:`compliance.text.normalise`); every compile is ``compile(ParamReader)`` → typed params.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """专家咨询费: expert fees within the daily rates of 财科教〔2017〕128号 (kind ``expert_fee_rate``).
 
 Every expense check is ``check(rule, expense, grant, context, policy, text)`` → None | Finding | list,
-with ``text`` the lowercased description; every compile is ``compile(ParamReader)`` → typed params.
+with ``text`` the normalised description (:func:`compliance.text.normalise`); every compile is ``compile(ParamReader)`` → typed params.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from compliance.rules.facts import Context, ExpenseFacts, GrantFacts
 from compliance.rules.findings import finding, missing, yuan
 from compliance.rules.params import CENT, ParamReader, any_match
 from compliance.rules.rule import Rule
+from compliance.text import normalise
 
 if TYPE_CHECKING:  # pragma: no cover - compliance.policy imports this package (a real cycle at run time)
     from compliance.policy import Policy
@@ -69,7 +70,7 @@ def compile_expert_rate(p: ParamReader) -> ExpertRate:
 
 
 def title_class(P: ExpertRate, title: str) -> str:
-    t = title.strip().lower()
+    t = normalise(title)   # as the keywords are
     if t in P.top:
         return t
     for cls, kws, excepts in P.classes:

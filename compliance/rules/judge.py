@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Mapping
 from compliance.rules.facts import BudgetFacts, Context, ExpenseFacts, GrantFacts
 from compliance.rules.findings import Finding, Judgement, worst_severity
 from compliance.rules.rule import Rule
+from compliance.text import normalise
 from compliance.vocabulary import APPROVER_ORDER, FIELD_ZH, SEVERITY_ORDER, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover - compliance.policy imports this package (a real cycle at run time)
@@ -21,8 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover - compliance.policy imports this package (
 
 def judge(expense: ExpenseFacts, grant: GrantFacts, ctx: Context, policy: "Policy") -> Judgement:
     """The verdict on one expense: every expense rule in scope and in force, worst severity wins."""
-    desc = expense.description
-    text = desc.strip().lower() if desc else ""
+    text = normalise(expense.description)   # width, script, case, spaces: see compliance.text
     on = expense.expense_date
     findings: list[Finding] = []
     for rule in policy.expense_rules_for(grant):
@@ -51,7 +51,7 @@ def _post_subsidy(findings: list[Finding], e: ExpenseFacts, g: GrantFacts, polic
     """先立项后补助: eligible for the subsidy unless a negative-list rule found something; then the first
     subsidy rule in scope and in force rewrites the findings (its check)."""
     neg = policy.negative_list_ids
-    if not any(f.rule_id in neg for f in findings):
+    if not any(f.rule_id in neg and f.figures.get("tier") != "suspect" for f in findings):
         return findings, True
     rules = [r for r in policy.subsidy_rules if r.applies_to(g) and (e.expense_date is None or r.in_force(e.expense_date))]
     if not rules:

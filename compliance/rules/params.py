@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
 from compliance.rules.facts import ExpenseFacts
+from compliance.text import normalise
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -17,8 +18,8 @@ class PolicyError(ValueError):
 class Match:
     """What an expense is: subjects AND payee kinds AND payment methods AND (purpose code OR keyword).
 
-    Omitted dimensions match anything. Keywords are lowercased once here and matched as substrings of
-    the lowercased description.
+    Omitted dimensions match anything. Keywords are normalised once here (:func:`compliance.text.normalise`)
+    and matched as substrings of the normalised description.
     """
 
     __slots__ = ("subjects", "purposes", "keywords", "payee_kinds", "payment_methods")
@@ -95,7 +96,10 @@ class ParamReader:
             return None
         if not isinstance(raw, (list, tuple)) or not all(isinstance(k, str) and k.strip() for k in raw):
             raise self.err(f"params.{key} must be a list of non-empty strings")
-        return tuple(dict.fromkeys(k.strip().lower() for k in raw))
+        out = tuple(dict.fromkeys(normalise(k) for k in raw))   # as the description is (compliance.text)
+        if not all(out):
+            raise self.err(f"params.{key}: a keyword is only spaces or punctuation")
+        return out
 
     def decimal(self, key: str, required: bool = True, default: str | None = None, value=None) -> Decimal | None:
         raw = self.get(key, default) if value is None else value

@@ -1,7 +1,7 @@
 """How and to whom money is paid: payment method, invoices, duplicate claims, related payees.
 
 Every expense check is ``check(rule, expense, grant, context, policy, text)`` → None | Finding | list,
-with ``text`` the lowercased description; every compile is ``compile(ParamReader)`` → typed params.
+with ``text`` the normalised description (:func:`compliance.text.normalise`); every compile is ``compile(ParamReader)`` → typed params.
 """
 from __future__ import annotations
 

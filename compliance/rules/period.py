@@ -1,7 +1,7 @@
 """The grant period and status (kind ``grant_period``).
 
 Every expense check is ``check(rule, expense, grant, context, policy, text)`` → None | Finding | list,
-with ``text`` the lowercased description; every compile is ``compile(ParamReader)`` → typed params.
+with ``text`` the normalised description (:func:`compliance.text.normalise`); every compile is ``compile(ParamReader)`` → typed params.
 """
 from __future__ import annotations
 

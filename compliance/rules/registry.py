@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from compliance.rules import budget, categories, experts, negative_list, payments, period, programme, thresholds
+from compliance.rules import (budget, categories, experts, negative_list, payments, period, programme, thresholds,
+                              vocabularies)
 from compliance.rules.params import ParamReader, no_params
 from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY, TARGETS, Rule
 
@@ -36,6 +37,8 @@ class KindSpec:
 
 KINDS: dict[str, KindSpec] = {k.name: k for k in (
     KindSpec("forbidden_purpose", EXPENSE, negative_list.compile_forbidden, negative_list.check_forbidden),
+    KindSpec("closed_vocabulary", EXPENSE, vocabularies.compile_closed, vocabularies.check_closed),
+    KindSpec("required_fields", EXPENSE, no_params, vocabularies.check_required),
     KindSpec("budget_availability", EXPENSE, budget.compile_availability, budget.check_availability),
     KindSpec("subject_not_in_budget", EXPENSE, budget.compile_subject, budget.check_subject),
     KindSpec("grant_period", EXPENSE, period.compile_period, period.check_period),

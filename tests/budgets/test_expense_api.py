@@ -196,11 +196,15 @@ def test_expense_on_an_inactive_grant_is_judged_not_skipped(login, db):
     assert body["verdict"] == "reject" and "suspended" in " ".join(f["message_en"] for f in body["findings"])
 
 
-def test_unknown_subject_is_judged(login, db):
+def test_unknown_subject_is_refused_with_the_accepted_codes(login, db):
+    """Subjects are a closed vocabulary (issue #8): the API refuses an unknown one before judging; the engine
+    still rejects one that reaches it another way (SUBJECT-IN-BUDGET, tests/compliance)."""
     g = active_grant()
     staff = login("institution", g.institution)
-    body = staff.post("/api/v1/expenses", json=expense(g, subject="hospitality")).get_json()
-    assert body["verdict"] == "reject" and any(f["kind"] == "subject_not_in_budget" for f in body["findings"])
+    r = staff.post("/api/v1/expenses", json=expense(g, subject="hospitality"))
+    assert r.status_code == 422
+    message = " ".join(r.get_json()["errors"]["subject"])
+    assert "hospitality" in message and "equipment, operations, labour, indirect, lump_sum" in message
 
 
 def test_post_subsidy_negative_list_hit_is_paid_but_excluded_from_the_subsidy_base(login, db):

@@ -20,7 +20,7 @@ def test_the_grants_command_holds_every_packages_commands_under_their_old_names(
     assert set(grants_cli.commands) == {
         "create-user", "seed-demo",                     # grants
         "deactivate-user", "reset-password", "serve",   # grants: accounts and the production server
-        "sync-policies",                                # compliance
+        "sync-policies", "policy-corpus",               # compliance
         "import-expenses",                              # budgets
         "verify-ledger", "checkpoint-ledger", "ledger-head", "export-ledger", "verify-export", "create-app-role",
         "replay-policy",                                # reports
