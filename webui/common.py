@@ -215,10 +215,20 @@ def cell(value, column=None) -> str:
     if isinstance(value, (dict, list)):
         return "; ".join(f"{heading(k)} = {cell(v, k)}" for k, v in value.items()) if isinstance(value, dict) \
             else ", ".join(str(cell(v)) for v in value)
-    if isinstance(value, str) and ("_" in value and value.isascii() and value.replace("_", "").isalpha()):
+    if isinstance(value, str) and value in vocabulary._ANY:
         return label(value)
     return str(value)
 
 
+def sources(value) -> str:
+    """A rule's source: one text, or a list of {doc, article}."""
+    if isinstance(value, dict):
+        value = [value]
+    if isinstance(value, list):
+        return "；".join(" ".join(str(v) for v in (item.values() if isinstance(item, dict) else [item])) for item in value)
+    return str(value or "—")
+
+
 bp.add_app_template_filter(heading, "heading")
 bp.add_app_template_filter(cell, "cell")
+bp.add_app_template_filter(sources, "sources")
