@@ -220,6 +220,15 @@ def test_admin_journey(live_server, browser):
     page.locator("#policies a").first.click()
     assert page.locator("#rules tbody tr").count() > 5
     shot(page, "zh-admin-policy")
+    page.click("#load-policies")
+    assert page.locator(".flash-ok").count() == 1
+
+    page.click("nav >> text=单位")
+    page.fill("input[name=name]", "鄂尔多斯市林业科学研究所")
+    page.select_option("select[name=kind]", "research_institute")
+    page.click("#institution-form button[type=submit]")
+    assert page.locator("#institutions", has_text="鄂尔多斯市林业科学研究所").count() == 1
+
     page.click("nav >> text=政策回放")
     page.click("#replay-form button[type=submit]")
     assert page.locator("#replay-summary").count() == 1
