@@ -198,7 +198,7 @@ CELL_DOMAINS = {"verdict": "verdict", "old_verdict": "verdict", "new_verdict": "
 
 def heading(key) -> str:
     """A report key as a heading: from the vocabulary's report keys, else words (never a snake_case code)."""
-    pair = vocabulary.VOCABULARY["report_key"].get(str(key))
+    pair = vocabulary.VOCABULARY["report_key"].get(str(key)) or vocabulary._ANY.get(str(key))
     if pair:
         return pair[1] if lang() == "en" else pair[0]
     return str(key).replace("_", " ")

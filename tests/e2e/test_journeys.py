@@ -220,6 +220,7 @@ def test_admin_journey(live_server, browser):
     page.locator("#policies a").first.click()
     assert page.locator("#rules tbody tr").count() > 5
     shot(page, "zh-admin-policy")
+    page.click("nav >> text=政策版本")
     page.click("#load-policies")
     assert page.locator(".flash-ok").count() == 1
 
