@@ -141,3 +141,7 @@ class InstitutionForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind.choices = vocabulary.choices("institution_kind", _lang())
+
+
+class SubmissionForm(FlaskForm):
+    summary = TextAreaField(_l("自评报告"), validators=[DataRequired(), Length(max=20000)])

@@ -114,6 +114,14 @@ def test_institution_journey(live_server, browser, tmp_path):
     assert first.locator(".adj-status").inner_text() in ("待审批", "已生效")
     shot(page, "zh-institution-adjustments")
 
+    # evaluations: what is due, hand in the self-assessment
+    page.click("nav >> text=绩效评价")
+    row = page.locator("#evaluation-list tbody tr[data-id]").first
+    row.locator("textarea[name=summary]").fill("中期自评：完成样机研制，发表论文两篇")
+    row.locator("button[type=submit]").click()
+    assert page.locator(".flash-ok").count() == 1
+    assert "完成样机研制" in page.locator("#evaluation-list .submissions").first.inner_text()
+
     # English is complete: the same pages, no Chinese UI chrome
     page.click("text=English")
     page.goto(expense_url)
