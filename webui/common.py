@@ -2,6 +2,7 @@
 ``pct``, ``capitals``), the per-role navigation, pagination and the HTML error pages."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -204,7 +205,14 @@ def heading(key) -> str:
     return str(key).replace("_", " ")
 
 
+MONEY_COLUMNS = {"budget", "spent", "pending", "remaining", "eligible", "threshold", "target"}
+RATIO_COLUMNS = ("_rate", "_share", "share", "burn_vs_time", "time_elapsed", "_pace", "growth")
+_MONEY_TEXT = re.compile(r"-?\d+\.\d{2}")
+_ISO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})[\d:.]*([+-]\d{2}:\d{2}|Z)?")
+
+
 def cell(value, column=None) -> str:
+    """One value of a report table: codes as labels, money as yuan, ratios as percentages, times ISO."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -212,6 +220,17 @@ def cell(value, column=None) -> str:
     col = str(column or "")
     if col in CELL_DOMAINS:
         return label(value, CELL_DOMAINS[col])
+    if isinstance(value, (str, Decimal)) and _MONEY_TEXT.fullmatch(str(value)) and \
+            ("amount" in col or col in MONEY_COLUMNS):
+        return yuan(value)
+    if isinstance(value, (str, Decimal, float)) and col.endswith(RATIO_COLUMNS):
+        try:
+            return pct(Decimal(str(value)))
+        except InvalidOperation:
+            return str(value)
+    if isinstance(value, str) and _ISO_TIME.fullmatch(value):
+        m = _ISO_TIME.fullmatch(value)
+        return f"{m.group(1)} {m.group(2)}"
     if isinstance(value, (dict, list)):
         return "; ".join(f"{heading(k)} = {cell(v, k)}" for k, v in value.items()) if isinstance(value, dict) \
             else ", ".join(str(cell(v)) for v in value)

@@ -169,6 +169,8 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "title": ("名称", "Title"), "top_violating_institutions": ("违规最多的单位", "Institutions with most violations"),
         "years": ("年度", "Years"), "youth_max_age": ("青年科研人员年龄上限", "Youth: maximum age"), "youth_share": ("青年科研人员经费占比", "Youth share"),
         "youth_share_goal": ("青年占比目标", "Youth share goal"), "pending": ("待审批", "Pending"),
+        "name": ("名称", "Name"), "kind": ("类型", "Type"), "rejected_amount": ("不合规金额", "Rejected amount"),
+        "rejected_share": ("不合规占比", "Rejected share"), "expense_count": ("支出笔数", "Expenses"),
     },
     "bool": {"True": ("是", "Yes"), "False": ("否", "No"), "None": ("未知", "Unknown")},
 }

@@ -91,6 +91,7 @@ def test_institution_journey(live_server, browser, tmp_path):
     page.click("#import-form button[type=submit]")
     assert page.locator("#valid-count").inner_text() == "2" and page.locator("#invalid-count").inner_text() == "1"
     assert "金额" in page.locator("tr[data-row='3'] .row-error").inner_text()
+    assert not REPR.search(page.locator("#import-report").inner_text())
     assert page.locator("#book-form button[value=all]").is_disabled()
     shot(page, "zh-institution-import-preview")
     page.click("#book-form button[value=partial]")
@@ -253,7 +254,7 @@ def _visible_text(html: str) -> str:
     return unescape(re.sub(r"<[^>]+>", "\n", html))
 
 
-REPR = re.compile(r"object at 0x|<grants\.|<budgets\.|Decimal\(|datetime\.|\{'|\[\{|\bNone\b|\bTrue\b|\bFalse\b")
+REPR = re.compile(r"<class |object at 0x|<grants\.|<budgets\.|Decimal\(|datetime\.|\{'|\[\{|\bNone\b|\bTrue\b|\bFalse\b")
 
 
 @pytest.mark.parametrize("username", ["inst_ordos_univ", "auditor", "bureau", "admin"])
