@@ -205,8 +205,9 @@ def heading(key) -> str:
     return str(key).replace("_", " ")
 
 
-MONEY_COLUMNS = {"budget", "spent", "pending", "remaining", "eligible", "threshold", "target"}
-RATIO_COLUMNS = ("_rate", "_share", "share", "burn_vs_time", "time_elapsed", "_pace", "growth")
+MONEY_COLUMNS = {"budget", "spent", "pending", "remaining", "threshold"}
+RATIO_COLUMNS = ("_rate", "_share", "share", "burn_vs_time", "time_elapsed", "_pace", "growth", "goal", "target",
+                 "_elapsed", "_committed")
 _MONEY_TEXT = re.compile(r"-?\d+\.\d{2}")
 _ISO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})[\d:.]*([+-]\d{2}:\d{2}|Z)?")
 

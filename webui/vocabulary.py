@@ -134,6 +134,14 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
     },
     "policy_status": {"active": ("生效", "In force"), "draft": ("草案", "Draft"), "retired": ("已废止", "Retired"),
                       "superseded": ("已替代", "Superseded")},
+    "fund_source": {
+        "municipal": ("市本级财政", "Municipal budget"), "banner_district": ("旗区财政", "Banner or district budget"),
+        "regional": ("自治区财政", "Autonomous-region budget"),
+        "central_guide_local": ("中央引导地方科技发展资金", "Central funds guiding local S&T"),
+        "self_raised": ("自筹", "Self-raised"), "enterprise_contract": ("横向（企业委托）", "Enterprise contract (horizontal)"),
+        "horizontal": ("横向项目", "Horizontal project"), "basic_research": ("基本科研业务费", "Basic research funds"),
+    },
+    "report_flag": {"under_spending": ("执行偏慢", "Under-spending"), "over_spending": ("超支风险", "Over-spending")},
     "checkpoint_period": {"day": ("日", "Day"), "month": ("月", "Month")},
     "report_key": {
         "by_verdict": ("按结论", "By verdict"), "by_rule": ("按规则", "By rule"), "by_institution": ("按单位", "By institution"),
