@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from budgets.expenses import importer
 from budgets.expenses import service as compliance
@@ -12,6 +13,7 @@ from grants.access import require_writer
 from grants.errors import Invalid
 from grants.models import User
 
+_REPR = re.compile(r":?\s*\[?<class '[^']*'>\]?")
 PREVIEW_LIMIT = 2000  # rows judged one by one in the preview; a larger file is previewed for format only
 TEMPLATE_HEADERS = ["课题编号", "支出日期", "金额", "预算科目", "用途", "摘要", "收款方", "收款方类型", "支付方式",
                     "发票号码", "发票查验", "单价", "数量", "已入共享平台", "专家职称", "咨询天数"]
@@ -64,6 +66,8 @@ def preview(content: bytes, filename: str, user: User) -> dict:
             row["verdict"] = judgement.verdict
             row["findings"] = [f.to_dict() for f in judgement.findings]
         rows.append(row)
+    for row in rows:  # a parser's message may carry a Python class name: keep only the words
+        row["errors"] = {k: [_REPR.sub("", str(m)) for m in v] for k, v in row["errors"].items()}
     return {"encoding": encoding, "rows": rows, "total": len(rows),
             "invalid": sum(1 for r in rows if r["errors"]), "valid": sum(1 for r in rows if not r["errors"])}
 

@@ -18,3 +18,13 @@ def get_version(version_id: int, user: User) -> PolicyVersion:
     if v is None:
         raise NotFound(f"政策版本 {version_id} 不存在 / policy version {version_id} not found")
     return v
+
+
+def load_new_versions(user: User) -> list[PolicyVersion]:
+    """Load policy files whose content is new (administrators); a landed version never changes."""
+    from grants.users import require_admin
+
+    require_admin(user)
+    from compliance.service import sync_policies
+
+    return sync_policies()

@@ -88,3 +88,14 @@ class EvaluationHold(Base):
     lifted_on: Mapped[Optional[date]] = mapped_column(Date)
     lifted_by_evaluation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("evaluations.id"))
     __table_args__ = (UniqueConstraint("evaluation_id", "consequence_id"),)
+
+
+class EvaluationSubmission(Base):
+    """What the institution hands in for an evaluation: the self-assessment / progress report (its text)."""
+
+    __tablename__ = "evaluation_submissions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"), index=True)
+    submitted_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    summary: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

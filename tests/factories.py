@@ -311,7 +311,7 @@ class LedgerCheckpointHeadFactory(BaseFactory):
 from tests.reports.factories import JobRunFactory, RdSpendReportFactory, StBudgetYearFactory  # noqa: E402,F401
 
 
-from evaluations.models import Evaluation, EvaluationKind, Reminder  # noqa: E402
+from evaluations.models import Evaluation, EvaluationKind, EvaluationSubmission, Reminder  # noqa: E402
 
 
 class EvaluationFactory(BaseFactory):
@@ -334,6 +334,16 @@ class ReminderFactory(BaseFactory):
     sent_on = date(2026, 6, 1)
     recipients = "pi@example.org"
     days_before = 30
+
+
+class EvaluationSubmissionFactory(BaseFactory):
+    class Meta:
+        model = EvaluationSubmission
+        exclude = ("evaluation",)
+
+    evaluation = factory.SubFactory(EvaluationFactory)
+    evaluation_id = factory.SelfAttribute("evaluation.id")
+    summary = "年度进展：完成预定任务"
 
 
 from datetime import datetime, timedelta  # noqa: E402

@@ -14,7 +14,7 @@ from grants import users
 from grants.errors import DomainError
 from grants.extensions import db
 from webui.common import Page, page_number
-from webui.forms import PasswordForm, PlainForm, TokenForm, UserForm
+from webui.forms import InstitutionForm, PasswordForm, PlainForm, TokenForm, UserForm
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
 
@@ -102,18 +102,47 @@ def revoke_token(user_id, token_id):
     return redirect(url_for("admin.user", user_id=user_id))
 
 
-@bp.get("/institutions")
+@bp.route("/institutions", methods=["GET", "POST"])
 @login_required
 def institutions():
+    from grants.schemas import InstitutionSchema
+    from marshmallow import ValidationError
+
     users.require_admin(current_user)
-    return render_template("admin/institutions.html", rows=_institutions())
+    form, errors = InstitutionForm(), {}
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                data = InstitutionSchema().load({"name": form.name.data, "kind": form.kind.data,
+                                                 "credit_code": form.credit_code.data or None})
+                inst = grants.create_institution(data, current_user)
+                flash(_("单位已登记") + f": {inst.name}", "ok")
+                return redirect(url_for("admin.institutions"))
+            except ValidationError as e:
+                errors = e.messages
+            except DomainError as e:
+                errors = e.errors or {"_": [e.message]}
+        else:
+            errors = form.errors
+    return render_template("admin/institutions.html", rows=_institutions(), form=form, errors=errors), \
+        (422 if errors else 200)
 
 
 @bp.get("/policies")
 @login_required
 def policies():
     users.require_admin(current_user)
-    return render_template("admin/policies.html", rows=policy_versions.list_versions(current_user))
+    return render_template("admin/policies.html", rows=policy_versions.list_versions(current_user), plain=PlainForm())
+
+
+@bp.post("/policies/load")
+@login_required
+def load_policies():
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    loaded = policy_versions.load_new_versions(current_user)
+    flash(_("已载入新版本") + f": {len(loaded)}", "ok")
+    return redirect(url_for("admin.policies"))
 
 
 @bp.get("/policies/<int:version_id>")

@@ -42,7 +42,8 @@ def ledger():
     download_args = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in filters.items()
                      if v is not None and k != "entry_type"}
     return render_template("auditor/ledger.html", page=Page(rows, number, 50, total), args=request.args,
-                           institutions=institutions, grants=all_grants, download_args=download_args)
+                           institutions=institutions, grants=all_grants, download_args=download_args,
+                           grant_codes={g.id: g.code for g in all_grants})
 
 
 @bp.get("/ledger/<int:seq>")

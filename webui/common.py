@@ -2,6 +2,7 @@
 ``pct``, ``capitals``), the per-role navigation, pagination and the HTML error pages."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -198,13 +199,21 @@ CELL_DOMAINS = {"verdict": "verdict", "old_verdict": "verdict", "new_verdict": "
 
 def heading(key) -> str:
     """A report key as a heading: from the vocabulary's report keys, else words (never a snake_case code)."""
-    pair = vocabulary.VOCABULARY["report_key"].get(str(key))
+    pair = vocabulary.VOCABULARY["report_key"].get(str(key)) or vocabulary._ANY.get(str(key))
     if pair:
         return pair[1] if lang() == "en" else pair[0]
     return str(key).replace("_", " ")
 
 
+MONEY_COLUMNS = {"budget", "spent", "pending", "remaining", "threshold"}
+RATIO_COLUMNS = ("_rate", "_share", "share", "burn_vs_time", "time_elapsed", "_pace", "growth", "goal", "target",
+                 "_elapsed", "_committed")
+_MONEY_TEXT = re.compile(r"-?\d+\.\d{2}")
+_ISO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})[\d:.]*([+-]\d{2}:\d{2}|Z)?")
+
+
 def cell(value, column=None) -> str:
+    """One value of a report table: codes as labels, money as yuan, ratios as percentages, times ISO."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -212,13 +221,34 @@ def cell(value, column=None) -> str:
     col = str(column or "")
     if col in CELL_DOMAINS:
         return label(value, CELL_DOMAINS[col])
+    if isinstance(value, (str, Decimal)) and _MONEY_TEXT.fullmatch(str(value)) and \
+            ("amount" in col or col in MONEY_COLUMNS):
+        return yuan(value)
+    if isinstance(value, (str, Decimal, float)) and col.endswith(RATIO_COLUMNS):
+        try:
+            return pct(Decimal(str(value)))
+        except InvalidOperation:
+            return str(value)
+    if isinstance(value, str) and _ISO_TIME.fullmatch(value):
+        m = _ISO_TIME.fullmatch(value)
+        return f"{m.group(1)} {m.group(2)}"
     if isinstance(value, (dict, list)):
         return "; ".join(f"{heading(k)} = {cell(v, k)}" for k, v in value.items()) if isinstance(value, dict) \
             else ", ".join(str(cell(v)) for v in value)
-    if isinstance(value, str) and ("_" in value and value.isascii() and value.replace("_", "").isalpha()):
+    if isinstance(value, str) and value in vocabulary._ANY:
         return label(value)
     return str(value)
 
 
+def sources(value) -> str:
+    """A rule's source: one text, or a list of {doc, article}."""
+    if isinstance(value, dict):
+        value = [value]
+    if isinstance(value, list):
+        return "；".join(" ".join(str(v) for v in (item.values() if isinstance(item, dict) else [item])) for item in value)
+    return str(value or "—")
+
+
 bp.add_app_template_filter(heading, "heading")
 bp.add_app_template_filter(cell, "cell")
+bp.add_app_template_filter(sources, "sources")

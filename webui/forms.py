@@ -137,3 +137,17 @@ class TokenForm(FlaskForm):
 
 class PlainForm(FlaskForm):
     """Only the CSRF token (buttons that post)."""
+
+
+class InstitutionForm(FlaskForm):
+    name = StringField(_l("名称"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("类型"))
+    credit_code = StringField(_l("统一社会信用代码"), validators=[Optional(), Length(max=32)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = vocabulary.choices("institution_kind", _lang())
+
+
+class SubmissionForm(FlaskForm):
+    summary = TextAreaField(_l("自评报告"), validators=[DataRequired(), Length(max=20000)])

@@ -24,7 +24,7 @@ from grants import registry as grants
 from grants.errors import DomainError
 from grants.extensions import db
 from webui.common import Page, lang, page_number
-from webui.forms import AdjustmentForm, BookImportForm, ExpenseForm, ImportForm
+from webui.forms import AdjustmentForm, BookImportForm, ExpenseForm, ImportForm, SubmissionForm
 
 bp = Blueprint("inst", __name__, template_folder="templates")
 
@@ -203,5 +203,22 @@ def import_template(fmt):
 @bp.get("/evaluations")
 @login_required
 def evaluations():
+    from evaluations.submissions import submissions_for
+
     rows = db.session.scalars(list_due(current_user, None, None).limit(500)).all()
-    return render_template("inst/evaluations.html", rows=rows, today=date.today())
+    return render_template("inst/evaluations.html", rows=rows, today=date.today(), form=SubmissionForm(),
+                           submissions=submissions_for([ev.id for ev in rows], current_user))
+
+
+@bp.post("/evaluations/<int:evaluation_id>/submission")
+@login_required
+def submit_evaluation(evaluation_id):
+    from evaluations.submissions import submit_self_assessment
+
+    form = SubmissionForm()
+    if not form.validate_on_submit():
+        flash(_("请填写自评内容"), "error")
+    else:
+        submit_self_assessment(evaluation_id, form.summary.data, current_user)
+        flash(_("自评已提交"), "ok")
+    return redirect(url_for("inst.evaluations"))

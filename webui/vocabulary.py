@@ -134,6 +134,14 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
     },
     "policy_status": {"active": ("生效", "In force"), "draft": ("草案", "Draft"), "retired": ("已废止", "Retired"),
                       "superseded": ("已替代", "Superseded")},
+    "fund_source": {
+        "municipal": ("市本级财政", "Municipal budget"), "banner_district": ("旗区财政", "Banner or district budget"),
+        "regional": ("自治区财政", "Autonomous-region budget"),
+        "central_guide_local": ("中央引导地方科技发展资金", "Central funds guiding local S&T"),
+        "self_raised": ("自筹", "Self-raised"), "enterprise_contract": ("横向（企业委托）", "Enterprise contract (horizontal)"),
+        "horizontal": ("横向项目", "Horizontal project"), "basic_research": ("基本科研业务费", "Basic research funds"),
+    },
+    "report_flag": {"under_spending": ("执行偏慢", "Under-spending"), "over_spending": ("超支风险", "Over-spending")},
     "checkpoint_period": {"day": ("日", "Day"), "month": ("月", "Month")},
     "report_key": {
         "by_verdict": ("按结论", "By verdict"), "by_rule": ("按规则", "By rule"), "by_institution": ("按单位", "By institution"),
@@ -148,6 +156,29 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "at_risk": ("执行偏慢", "At risk"), "grants": ("课题", "Grants"), "date_from": ("起始日期", "From"),
         "date_to": ("截止日期", "To"), "as_of": ("截至", "As of"), "count": ("笔数", "Count"),
         "total": ("合计", "Total"), "period": ("期间", "Period"),
+        "age": ("时长", "Age"), "approval_queue": ("审批队列", "Approval queue"), "awaiting_acceptance": ("待验收", "Awaiting acceptance"),
+        "basic_research_fund_sources": ("基本科研业务费资金来源", "Basic research fund sources"), "buckets": ("分段", "Buckets"),
+        "burn_vs_time": ("支出进度与时间进度之比", "Burn vs time"), "code": ("编号", "Code"), "eligible": ("符合条件", "Eligible"),
+        "end_date": ("结束日期", "End date"), "start_date": ("开始日期", "Start date"), "flags": ("提示", "Flags"),
+        "funding_mode": ("经费模式", "Funding mode"), "goal": ("目标", "Goal"), "horizontal_fund_sources": ("横向项目资金来源", "Horizontal fund sources"),
+        "horizontal_min_non_fiscal": ("横向项目最低非财政金额", "Horizontal projects: minimum non-fiscal amount"),
+        "horizontal_projects": ("横向项目", "Horizontal projects"), "increment_weight": ("增量加计比例", "Increment weight"),
+        "institutions": ("单位", "Institutions"), "instrument_exempt_fund_sources": ("仪器登记豁免的资金来源", "Instrument rule: exempt fund sources"),
+        "instrument_institution_kinds": ("仪器登记适用的单位类型", "Instrument rule: institution types"),
+        "instrument_min_unit_value": ("须登记仪器的最低单价", "Instrument rule: minimum unit value"), "instruments": ("大型仪器", "Instruments"),
+        "items": ("明细", "Items"), "max_age": ("年龄上限", "Maximum age"), "oldest_age_days": ("最长等待天数", "Oldest (days)"),
+        "oldest_submitted_at": ("最早提交时间", "Oldest submitted"), "over_spend_min_committed": ("超支提示的最低已用比例", "Overspend: minimum committed"),
+        "over_spend_pace": ("超支进度阈值", "Overspend pace"), "under_spend_min_elapsed": ("执行偏慢提示的最低时间进度", "Underspend: minimum time elapsed"),
+        "under_spend_pace": ("执行偏慢阈值", "Underspend pace"), "parameters": ("参数", "Parameters"), "projects": ("项目", "Projects"),
+        "rows": ("行", "Rows"), "rule": ("规则", "Rule"), "soe_increment_weight": ("国企研发投入增量加计比例", "SOE increment weight"),
+        "soe_rd_add_back": ("国企研发投入加计", "SOE R&D add-back"), "source": ("依据", "Source"), "st_budget_growth": ("科技专项资金增长", "S&T budget growth"),
+        "st_budget_growth_target": ("科技专项资金增长目标", "S&T budget growth target"), "status": ("状态", "Status"),
+        "subjects": ("科目", "Subjects"), "target": ("目标", "Target"), "threshold": ("阈值", "Threshold"), "thresholds": ("阈值", "Thresholds"),
+        "title": ("名称", "Title"), "top_violating_institutions": ("违规最多的单位", "Institutions with most violations"),
+        "years": ("年度", "Years"), "youth_max_age": ("青年科研人员年龄上限", "Youth: maximum age"), "youth_share": ("青年科研人员经费占比", "Youth share"),
+        "youth_share_goal": ("青年占比目标", "Youth share goal"), "pending": ("待审批", "Pending"),
+        "name": ("名称", "Name"), "kind": ("类型", "Type"), "rejected_amount": ("不合规金额", "Rejected amount"),
+        "rejected_share": ("不合规占比", "Rejected share"), "expense_count": ("支出笔数", "Expenses"),
     },
     "bool": {"True": ("是", "Yes"), "False": ("否", "No"), "None": ("未知", "Unknown")},
 }
@@ -161,7 +192,7 @@ for _domain in VOCABULARY.values():
 
 def all_codes() -> set[str]:
     """Every code of every domain (what the crawl test looks for on the pages)."""
-    return {code for domain in VOCABULARY.values() for code in domain if code not in ("True", "False", "None")}
+    return {code for name, domain in VOCABULARY.items() if name not in ("report_key", "bool") for code in domain}
 
 
 def label(code, domain: str | None = None, lang: str = "zh") -> str:

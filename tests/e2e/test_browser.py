@@ -33,12 +33,12 @@ def test_institution_logs_expenses_and_reads_the_verdicts(live_server, browser, 
     _fill_expense(page, amount="1200.50", invoice="E2E-1")
     assert page.locator("#verdict .verdict").get_attribute("data-verdict") == "allow"
     assert page.locator("#verdict .verdict").inner_text() == "合规"  # the label, never the code
-    assert page.locator("#budget tr[data-subject=operations] td.spent").inner_text() == "1,200.50"
+    assert page.locator("#budget tr[data-subject=operations] td.spent").inner_text() == "¥1,200.50"
 
     _fill_expense(page, amount="300.00", invoice="E2E-2", description="交通违章罚款", purpose="other")
     assert page.locator("#verdict .verdict").get_attribute("data-verdict") == "reject"
     assert "NEG-FINE-ETC" in page.locator("#verdict").inner_text()
-    assert page.locator("#budget tr[data-subject=operations] td.spent").inner_text() == "1,200.50"
+    assert page.locator("#budget tr[data-subject=operations] td.spent").inner_text() == "¥1,200.50"
 
     _fill_expense(page, amount="12.345", invoice="E2E-3")
     assert "金额" in page.locator("#errors").inner_text()

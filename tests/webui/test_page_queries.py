@@ -75,6 +75,7 @@ def test_import_preview_reads_gbk_and_books_nothing(login, db):
     report = import_files.preview(content, "x.csv", staff.user)
     assert report["valid"] == 1 and report["invalid"] == 1
     assert report["rows"][0]["verdict"] == "allow" and "expense_date" in report["rows"][1]["errors"]
+    assert "<class" not in str(report["rows"][1]["errors"])
     assert expense_queries.expense_page(staff.user, {})[1] == 0            # the preview booked nothing
     result = import_files.book(content, "x.csv", staff.user, partial=True)
     assert result["committed"] and result["booked"] == 1
