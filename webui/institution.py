@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 from budgets import expense_queries, import_files
 from budgets.schemas import AdjustmentSchema
 from budgets.service import list_lines, request_adjustment
-from budgets.expenses import service as expenses
+from budgets.expenses import service as expense_service
 from budgets.expenses.importer import COLUMNS
 from budgets.expenses.schemas import ExpenseInSchema
 from evaluations.service import list_due
@@ -85,7 +85,7 @@ def check(grant_id):
     verdict, errors = None, {}
     if form.validate():
         try:
-            judgement, version = expenses.check_expense(ExpenseInSchema().load(form.data_for(g.id)), current_user)
+            judgement, version = expense_service.check_expense(ExpenseInSchema().load(form.data_for(g.id)), current_user)
             verdict = {"verdict": judgement.verdict, "findings": [f.to_dict() for f in judgement.findings],
                        "recorded": False, "policy_version": version.version if version else None}
         except ValidationError as e:

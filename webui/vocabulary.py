@@ -6,6 +6,8 @@ code up here in the user's language. A code that is not in the table is shown as
 """
 from __future__ import annotations
 
+from compliance.policy import current_vocabularies
+
 # domain → code → (zh, en)
 VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
     "category": {
@@ -34,10 +36,6 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "enterprise": ("企业", "Enterprise"), "state_owned_enterprise": ("国有企业", "State-owned enterprise"),
         "new_rd_institution": ("新型研发机构", "New R&D institution"),
     },
-    "subject": {
-        "equipment": ("设备费", "Equipment"), "operations": ("业务费", "Operations"), "labour": ("劳务费", "Labour"),
-        "indirect": ("间接费用", "Indirect costs"), "lump_sum": ("包干经费", "Lump sum"),
-    },
     "verdict": {
         "allow": ("合规", "Allowed"), "warn": ("提示", "Warning"), "needs_approval": ("需审批", "Needs approval"),
         "reject": ("不合规", "Rejected"),
@@ -60,52 +58,12 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
     "evaluation_kind": {
         "mid_term": ("中期评估", "Mid-term review"), "annual": ("年度绩效报告", "Annual report"),
         "final_acceptance": ("结题验收", "Final acceptance"),
+        "post_investment_review": ("投后评价", "Post-investment review"),
     },
     "evaluation_status": {
+        "due": ("待提交", "Due"), "submitted": ("已提交", "Submitted"), "overdue": ("已逾期", "Overdue"),
         "scheduled": ("待评价", "Scheduled"), "passed": ("通过", "Passed"), "failed": ("未通过", "Failed"),
         "waived": ("免于评价", "Waived"),
-    },
-    "payee_kind": {
-        "vendor": ("供应商", "Vendor"), "institution": ("单位", "Institution"), "individual": ("个人", "Individual"),
-        "student": ("学生", "Student"), "salaried_staff": ("在编人员", "Salaried staff"),
-        "external_expert": ("外聘专家", "External expert"), "project_member": ("项目组成员", "Project member"),
-        "civil_servant": ("公务员", "Civil servant"), "government": ("政府部门", "Government body"),
-        "bank": ("银行", "Bank"), "charity": ("慈善机构", "Charity"), "enterprise": ("企业", "Enterprise"),
-        "related_party": ("关联方", "Related party"),
-    },
-    "payment_method": {
-        "bank_transfer": ("银行转账", "Bank transfer"), "official_card": ("公务卡", "Official card"),
-        "cash": ("现金", "Cash"), "internal_transfer": ("内部转账", "Internal transfer"),
-    },
-    "expert_title": {"senior": ("高级职称", "Senior title"), "other": ("其他职称", "Other title"),
-                     "academician": ("院士", "Academician")},
-    "purpose": {
-        "materials": ("材料费", "Materials"), "testing": ("测试化验加工", "Testing and processing"),
-        "travel": ("差旅费", "Travel"), "meeting": ("会议费", "Meetings"), "international": ("国际合作交流", "International exchange"),
-        "publication": ("出版/文献/知识产权", "Publication, literature, IP"), "fuel_power": ("燃料动力费", "Fuel and power"),
-        "equipment_purchase": ("设备购置", "Equipment purchase"), "equipment_rental": ("设备租赁", "Equipment rental"),
-        "equipment_upgrade": ("设备改造升级", "Equipment upgrade"),
-        "labour_fee": ("劳务费", "Labour fee"), "expert_fee": ("专家咨询费", "Expert consulting fee"),
-        "expert_fee_correspondence": ("专家咨询费（通讯）", "Expert fee (by correspondence)"),
-        "lecture_fee": ("讲课费", "Lecture fee"), "performance_pay": ("绩效支出", "Performance pay"),
-        "stipend": ("助研津贴", "Stipend"), "social_insurance": ("社会保险补助", "Social insurance"),
-        "housing_fund": ("住房公积金", "Housing fund"), "salary_hired": ("聘用人员工资", "Salary of hired staff"),
-        "management_fee": ("管理费", "Management fee"), "other": ("其他", "Other"),
-        "banquet": ("宴请", "Banquet"), "entertainment": ("娱乐", "Entertainment"), "tourism": ("旅游", "Tourism"),
-        "gift": ("礼品", "Gifts"), "fine": ("罚款", "Fine"), "penalty": ("滞纳金/违约金", "Penalty"),
-        "compensation": ("赔偿", "Compensation"), "late_fee": ("滞纳金", "Late fee"), "donation": ("捐赠", "Donation"),
-        "sponsorship": ("赞助", "Sponsorship"), "investment": ("对外投资", "Investment"),
-        "share_purchase": ("购买股权", "Share purchase"), "debt_repayment": ("偿还债务", "Debt repayment"),
-        "gift_card": ("购物卡/礼品卡", "Gift card"), "shopping_card": ("购物卡", "Shopping card"),
-        "fuel_card": ("加油卡", "Fuel card"), "prepaid_card": ("预付卡", "Prepaid card"),
-        "fake_invoice": ("虚假发票", "Fake invoice"), "fake_contract": ("虚假合同", "Fake contract"),
-        "padded_cost": ("虚列支出", "Padded cost"), "slush_fund": ("小金库", "Slush fund"),
-        "kickback": ("回扣", "Kickback"), "commission": ("佣金", "Commission"),
-        "split_procurement": ("拆分采购", "Split procurement"), "labour_unrelated": ("与项目无关的劳务", "Unrelated labour"),
-        "personal_consumption": ("个人消费", "Personal consumption"), "family_consumption": ("家庭消费", "Family consumption"),
-        "taxi": ("出租车", "Taxi"), "toll": ("过路费", "Toll"), "small_no_card_machine": ("无刷卡条件的小额支出", "Small, no card terminal"),
-        "unrelated_asset": ("与项目无关的资产", "Unrelated asset"), "asset_lending": ("出借资产", "Asset lending"),
-        "asset_sale": ("出售资产", "Asset sale"),
     },
     "severity": {"allow": ("合规", "Allowed"), "warn": ("提示", "Warning"), "needs_approval": ("需审批", "Needs approval"),
                  "reject": ("不合规", "Rejected")},
@@ -134,13 +92,6 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
     },
     "policy_status": {"active": ("生效", "In force"), "draft": ("草案", "Draft"), "retired": ("已废止", "Retired"),
                       "superseded": ("已替代", "Superseded")},
-    "fund_source": {
-        "municipal": ("市本级财政", "Municipal budget"), "banner_district": ("旗区财政", "Banner or district budget"),
-        "regional": ("自治区财政", "Autonomous-region budget"),
-        "central_guide_local": ("中央引导地方科技发展资金", "Central funds guiding local S&T"),
-        "self_raised": ("自筹", "Self-raised"), "enterprise_contract": ("横向（企业委托）", "Enterprise contract (horizontal)"),
-        "horizontal": ("横向项目", "Horizontal project"), "basic_research": ("基本科研业务费", "Basic research funds"),
-    },
     "report_flag": {"under_spending": ("执行偏慢", "Under-spending"), "over_spending": ("超支风险", "Over-spending")},
     "checkpoint_period": {"day": ("日", "Day"), "month": ("月", "Month")},
     "report_key": {
@@ -182,6 +133,14 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
     },
     "bool": {"True": ("是", "Yes"), "False": ("否", "No"), "None": ("未知", "Unknown")},
 }
+
+# The expense fields' closed vocabularies are the policy's (compliance/policies/shared/vocabularies-*.yaml):
+# their labels come from there, never from a second copy here.
+POLICY_DOMAINS = {"subject": "subjects", "purpose": "purposes", "payee_kind": "payee_kinds",
+                  "payment_method": "payment_methods", "fund_source": "fund_sources", "expert_title": "expert_titles"}
+_vocabularies = current_vocabularies()
+for _domain, _name in POLICY_DOMAINS.items():
+    VOCABULARY[_domain] = {c.code: (c.zh, c.en) for c in _vocabularies[_name].codes}
 
 # a code looked up without a domain: the first domain that knows it (codes are consistent across domains)
 _ANY: dict[str, tuple[str, str]] = {}

@@ -59,8 +59,8 @@ def downgrade():
         batch.drop_column('payment_explanation')
         batch.drop_column('paid_amount')
         batch.drop_column('claimed_amount')
-    with op.batch_alter_table('grant_transitions') as batch:
-        batch.drop_column('effective_on')
-    with op.batch_alter_table('grants') as batch:
-        batch.drop_column('accepted_on')
-        batch.drop_column('programme')
+    # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35 too): a batch copy of `grants` would drop a table
+    # that other tables' rows still reference
+    op.drop_column('grant_transitions', 'effective_on')
+    op.drop_column('grants', 'accepted_on')
+    op.drop_column('grants', 'programme')

@@ -16,7 +16,7 @@ from grants import ledger
 from grants.db import TZ
 from grants.extensions import db
 from reports import service
-from tests.factories import GrantFactory, InstitutionFactory
+
 
 _spec = importlib.util.spec_from_file_location(
     "m0004", Path(__file__).parents[2] / "migrations/versions/0004_ledger_chains_per_institution.py")
@@ -55,10 +55,37 @@ def old_app(app, backend, tmp_path):
         owner.dispose()
 
 
+def _old_grant(n: int) -> tuple[int, int]:
+    """An institution, its researcher and a grant written with revision 0003's columns (no ORM: the models
+    carry columns later migrations add)."""
+    now = datetime(2025, 1, 1, tzinfo=TZ)
+    inst = db.session.execute(text("INSERT INTO institutions (name, kind, region, created_at) "
+                                   "VALUES (:n, 'university', '鄂尔多斯', :t) RETURNING id"),
+                              {"n": f"旧单位{n}", "t": now}).scalar_one()
+    pi = db.session.execute(text("INSERT INTO researchers (institution_id, name, birth_date, salaried) "
+                                 "VALUES (:i, :n, :b, true) RETURNING id"),
+                            {"i": inst, "n": f"负责人{n}", "b": date(1980, 1, 1)}).scalar_one()
+    grant = db.session.execute(text(
+        "INSERT INTO grants (code, title, institution_id, pi_id, category, funding_mode, management_mode, "
+        "fiscal_amount, self_raised_amount, start_date, end_date, status, fund_source, pure_theory, created_at) "
+        "VALUES (:c, '旧课题', :i, :p, 'competitive', 'budgeted', 'standard', 1000000, 0, :s, :e, 'active', "
+        "'municipal', false, :t) RETURNING id"),
+        {"c": f"OLD-{n}", "i": inst, "p": pi, "s": date(2025, 1, 1), "e": date(2027, 12, 31), "t": now}).scalar_one()
+    _OLD_GRANTS[inst] = grant
+    return inst, grant
+
+
+_OLD_GRANTS: dict[int, int] = {}
+
+
+def _old_grant_id(institution_id: int) -> int:
+    return _OLD_GRANTS[institution_id]
+
+
 def book_old_ledger(tamper_seq=None):
     """Seven entries on revision 0003's single chain, interleaving three institutions, and three checkpoints."""
-    a, b, c = (InstitutionFactory() for _ in range(3))
-    grants = {i.id: GrantFactory(institution=i) for i in (a, b, c)}
+    a, b, c = (SimpleNamespace(id=_old_grant(n)[0]) for n in range(3))  # raw SQL: the models are newer than 0003
+    grants = {i.id: SimpleNamespace(id=_old_grant_id(i.id)) for i in (a, b, c)}
     db.session.commit()
     order = [a, b, a, c, b, a, a]
     head, rows = ledger.GENESIS, []
