@@ -29,7 +29,7 @@ from grants.access import require_writer, scope
 from grants.db import CENT, bulk_insert, now, unit_of_work
 from grants.errors import Invalid
 from grants.extensions import db
-from grants.fields import MAX_MONEY
+from grants.money import MAX_EXPENSE, parse_money
 from grants.models import Grant, User
 
 COLUMNS = {"grant_code": ("课题编号", "项目编号", "grant_code", "grant"), **{f.name: f.headers for f in ef.FIELDS}}
@@ -70,21 +70,11 @@ def read_table(content: bytes, filename: str) -> "pd.DataFrame":
 
 # --------------------------------------------------------------------------- per-cell parsers
 def _money(v: str) -> Decimal:
-    d = Decimal(v.replace(",", "").strip())
-    if not d.is_finite():
-        raise ValueError("not finite")
-    if d != d.quantize(CENT):
-        raise ValueError("at most two decimal places")
-    if abs(d) >= MAX_MONEY:
-        raise ValueError("too large")
-    return d.quantize(CENT)
+    return parse_money(v, thousands=True, maximum=MAX_EXPENSE)
 
 
 def _amount(v: str) -> Decimal:
-    d = _money(v)
-    if d <= 0:
-        raise ValueError("must be greater than zero")
-    return d
+    return parse_money(v, thousands=True, positive=True, maximum=MAX_EXPENSE)
 
 
 def _date(v: str) -> date:

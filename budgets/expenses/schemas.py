@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from budgets.expenses import fields as ef
 from budgets.models import ExpenseStatus, Verdict
 from grants.fields import Money
+from grants.money import MAX_EXPENSE
 from grants.schemas import Choice
 
 PAYEE_KINDS = ef.BY_NAME["payee_kind"].values
@@ -25,7 +26,8 @@ def _in_field(f: ef.ExpenseField) -> fields.Field:
     if f.kind == ef.DATE:
         return fields.Date(**opts)
     if f.kind in (ef.AMOUNT, ef.MONEY):
-        return Money(**opts, positive=True) if f.kind == ef.AMOUNT else Money(**opts, allow_none=True)
+        return (Money(**opts, positive=True, maximum=MAX_EXPENSE) if f.kind == ef.AMOUNT
+                else Money(**opts, allow_none=True, maximum=MAX_EXPENSE))
     if f.kind == ef.BOOL:
         return fields.Bool(**opts, allow_none=True)
     if f.kind == ef.INT:
