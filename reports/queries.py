@@ -1,6 +1,7 @@
 """Read-only report queries: every figure is a SQL aggregate (GROUP BY), never a Python loop over rows.
 
-Money is summed as integer fen (``money_cents``) so SQLite, which stores Numeric as REAL, sums exactly;
+Money is summed as fen (``money_cents``: numeric on PostgreSQL, 64-bit integers on SQLite, which stores
+Numeric as REAL) so every total is exact and no amount is too large to sum;
 results leave as two-decimal strings. Findings are JSON on the expense: rule counts unnest them with
 the backend's own JSON table function (``json_each`` / ``json_array_elements``) — see docs/ledger.md
 for why there is no separate findings table.
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, or_, select, true
+from sqlalchemy import BigInteger, Numeric, and_, case, cast, exists, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from budgets.models import BudgetLine, Expense, ExpenseStatus, Verdict
@@ -31,10 +32,12 @@ def dialect_of(session) -> str:
 
 
 def money_cents(col, dialect: str):
-    """SUM of money as integer fen: exact on SQLite too, where Numeric is stored as REAL."""
+    """SUM of money in fen, exact and unbounded: ``numeric`` on PostgreSQL (never a 32-bit cast: one
+    amount of 21,474,836.48 yuan would overflow it), 64-bit integer fen on SQLite, where Numeric is
+    stored as REAL and each amount is rounded to whole fen before it is added."""
     if dialect == "postgresql":
-        return func.sum(cast(col * 100, Integer))
-    return func.sum(cast(func.round(col * 100), Integer))
+        return func.sum(cast(col * 100, Numeric(30, 0)))
+    return func.sum(cast(func.round(col * 100), BigInteger))
 
 
 def yuan(cents) -> str:
