@@ -6,7 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from budgets.expenses import fields as expense_fields
@@ -143,4 +144,40 @@ class Expense(Base):
         Index("ix_expenses_grant_date", "grant_id", "expense_date"),
         Index("ix_expenses_institution_status", "institution_id", "status"),
         Index("ix_expenses_invoice", "invoice_no"),
+        # the approval queue (keyset on submitted_at, id) and its age report read only the pending rows
+        Index("ix_expenses_pending", "submitted_at", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'"), postgresql_include=["amount", "institution_id"]),
+        Index("ix_expenses_institution_pending", "institution_id", "submitted_at", "id",
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+        Index("ix_expenses_institution_id", "institution_id", "id"),
     )
+
+
+class ExpenseTotal(Base):
+    """Expenses and their amount (in fen) per day, institution, grant category and verdict.
+
+    Maintained by database triggers on ``expenses`` (migration 0004_perf_findings: every insert, update
+    and delete, whatever wrote it — API, import, a script), so the compliance overview reads a few
+    thousand rows instead of every expense. Read-only for the application.
+    """
+
+    __tablename__ = "expense_totals"
+    expense_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expenses: Mapped[int] = mapped_column(BigInteger)
+    cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExpenseRuleTotal(Base):
+    """Expenses (counted once per rule) with a finding of each rule, per day, institution and verdict;
+    maintained by the same triggers from the findings of each expense."""
+
+    __tablename__ = "expense_rule_totals"
+    expense_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expenses: Mapped[int] = mapped_column(BigInteger)
+    cents: Mapped[int] = mapped_column(BigInteger)
