@@ -10,7 +10,7 @@ import importlib
 import logging
 import sys
 
-BENCHMARKS = ("import_expenses", "export", "overview")
+BENCHMARKS = ("import_expenses", "export", "overview", "queue")
 
 
 def main(argv: list[str]) -> None:

@@ -89,7 +89,12 @@ ExpenseOutSchema = Schema.from_dict({
 }, name="ExpenseOutSchema")
 
 
-class ExpenseQuerySchema(Schema):
+class CursorQuerySchema(Schema):
+    cursor = fields.Str(metadata={"description": "X-Next-Cursor of the previous page: a keyset seek, fast at any "
+                                                 "depth (page is then ignored)"})
+
+
+class ExpenseQuerySchema(CursorQuerySchema):
     grant_id = fields.Int()
     institution_id = fields.Int()
     status = Choice(ExpenseStatus)

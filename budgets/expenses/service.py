@@ -256,8 +256,12 @@ def list_expenses(user: User, filters: dict):
     return stmt
 
 
+LIST_KEYS = (Expense.id,)                          # list order, and the keyset of its cursor
+QUEUE_KEYS = (Expense.submitted_at, Expense.id)    # oldest first (index ix_expenses_pending)
+
+
 def approval_queue(user: User):
-    return list_expenses(user, {"status": ExpenseStatus.PENDING}).order_by(None).order_by(Expense.submitted_at, Expense.id)
+    return list_expenses(user, {"status": ExpenseStatus.PENDING}).order_by(None).order_by(*QUEUE_KEYS)
 
 
 # --------------------------------------------------------------------------- approve / reject / reverse
