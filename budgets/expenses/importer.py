@@ -29,7 +29,7 @@ from grants.access import require_writer, scope
 from grants.db import CENT, bulk_insert, now, unit_of_work
 from grants.errors import Invalid
 from grants.extensions import db
-from grants.money import MAX_EXPENSE, parse_money
+from grants.money import MAX_EXPENSE, parse_money, parse_money_series
 from grants.models import Grant, User
 
 COLUMNS = {"grant_code": ("课题编号", "项目编号", "grant_code", "grant"), **{f.name: f.headers for f in ef.FIELDS}}
@@ -129,25 +129,73 @@ PARSERS: dict[str, Callable[[str], object]] = {
 }
 
 
-def parse_rows(df: "pd.DataFrame") -> Iterator[tuple[int, dict | None, dict | None]]:
-    """Yield (row number as the user sees it — header is row 1, data from row 2, data, errors)."""
-    cols = list(df.columns)
-    parsers = [PARSERS[c] for c in cols]
-    for i, values in enumerate(df.itertuples(index=False, name=None)):
-        data, errors = {}, None
-        for col, parse, raw in zip(cols, parsers, values):
-            if raw is None or raw == "":
-                if col in REQUIRED:
-                    errors = errors or {}
-                    errors[col] = ["必填 / required"]
-                data[col] = _EMPTY.get(col)
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"   # C0 controls and DEL, NUL included; tab and newlines pass
+MAX_LENGTH = {"grant_code": 64, **{f.name: f.max_length for f in ef.FIELDS if f.max_length}}
+
+
+def parse_columns(df: "pd.DataFrame") -> tuple[dict[str, list], list[dict | None]]:
+    """Parse column by column: (values per column, errors per row or None).
+
+    Every cell is screened at once per column — control characters (NUL included) and over-long text
+    are refused naming the row and column, never sent to the database — and money is read by the
+    vectorised strict rule (``grants.money.parse_money_series``); other kinds cell by cell.
+    """
+    n = len(df)
+    errors: list[dict | None] = [None] * n
+
+    def fail(i: int, col: str, msg: str) -> None:
+        if errors[i] is None:
+            errors[i] = {}
+        errors[i].setdefault(col, []).append(msg)
+
+    columns: dict[str, list] = {}
+    for col in df.columns:
+        text = df[col].astype("string").fillna("")
+        empty = (text.str.strip() == "").to_numpy(dtype=bool)
+        bad = set()
+        for i in (text.str.contains(CONTROL, regex=True) & ~(text == "")).to_numpy(dtype=bool).nonzero()[0]:
+            fail(int(i), col, "包含控制字符 / contains a control character")
+            bad.add(int(i))
+        limit = MAX_LENGTH.get(col)
+        if limit:
+            for i in (text.str.strip().str.len() > limit).to_numpy(dtype=bool).nonzero()[0]:
+                if int(i) not in bad:
+                    fail(int(i), col, f"超过 {limit} 个字符 / longer than {limit} characters")
+                    bad.add(int(i))
+        if col in REQUIRED:
+            for i in empty.nonzero()[0]:
+                fail(int(i), col, "必填 / required")
+        default = _EMPTY.get(col)
+        kind = ef.BY_NAME[col].kind if col in ef.BY_NAME else ef.TEXT
+        if kind in (ef.AMOUNT, ef.MONEY):
+            values, errs = parse_money_series(text, positive=kind == ef.AMOUNT, thousands=True, maximum=MAX_EXPENSE)
+            for i, msg in errs.items():
+                if i not in bad:
+                    fail(i, col, f"无效值 {text.iat[i]!r} / invalid value: {msg}")
+            columns[col] = [default if e else v for v, e in zip(values, empty)]
+            continue
+        parse = PARSERS[col]
+        out = []
+        for i, (raw, blank) in enumerate(zip(text.to_numpy(dtype=object), empty)):
+            if blank or i in bad:
+                out.append(default)
                 continue
             try:
-                data[col] = parse(raw)
+                out.append(parse(raw))
             except (ValueError, InvalidOperation, ArithmeticError) as e:
-                errors = errors or {}
-                errors[col] = [f"无效值 {raw!r} / invalid value: {e}" if str(e) else f"无效值 {raw!r} / invalid value"]
-        yield i + 2, (None if errors else data), errors
+                out.append(default)
+                fail(i, col, f"无效值 {raw!r} / invalid value: {e}" if str(e) else f"无效值 {raw!r} / invalid value")
+        columns[col] = out
+    return columns, errors
+
+
+def parse_rows(df: "pd.DataFrame") -> Iterator[tuple[int, dict | None, dict | None]]:
+    """Yield (row number as the user sees it — header is row 1, data from row 2, data, errors)."""
+    columns, errors = parse_columns(df)
+    cols = list(columns)
+    for i, row in enumerate(zip(*columns.values())):
+        err = errors[i]
+        yield i + 2, (None if err else dict(zip(cols, row))), err
 
 
 # --------------------------------------------------------------------------- the import use case
