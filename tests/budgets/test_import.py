@@ -190,3 +190,20 @@ def test_cli_reports_an_unreadable_file_without_a_traceback(app, db, tmp_path):
     assert result.exit_code == 1
     assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
     assert "file" in result.output
+
+
+def test_a_file_past_the_copy_threshold_is_booked_exactly(login, db):
+    """From ``grants.db.COPY_FROM`` rows PostgreSQL writes expenses and ledger entries with COPY."""
+    from grants.db import COPY_FROM
+
+    g = active_grant()
+    staff = login("institution", g.institution)
+    n = COPY_FROM + 10
+    content = csv_bytes([f'{g.code},2025-06-01,"1,234.5{i % 10}",业务费,materials,试剂 "{i}",化玻公司,供应商,银行转账,'
+                         f"C-{i},是" for i in range(n)])
+    rep = upload(staff, content, "copy.csv").get_json()
+    assert rep["committed"] and rep["booked"] == n, rep["report"][:2]
+    e = db.session.get(Expense, rep["report"][3]["expense_id"])
+    assert (e.amount, e.description, e.findings) == (Decimal("1234.53"), '试剂 "3"', [])
+    assert db.session.execute(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.grant_id == g.id)).scalar_one() >= n
