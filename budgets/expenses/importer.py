@@ -149,8 +149,8 @@ def parse_columns(df: "pd.DataFrame") -> tuple[dict[str, list], list[dict | None
         errors[i].setdefault(col, []).append(msg)
 
     columns: dict[str, list] = {}
-    for col in df.columns:
-        text = df[col].astype("string").fillna("")
+    for col in list(df.columns):
+        text = df.pop(col).astype("string").fillna("")  # popped: the frame shrinks as the columns are read
         empty = (text.str.strip() == "").to_numpy(dtype=bool)
         bad = set()
         for i in (text.str.contains(CONTROL, regex=True) & ~(text == "")).to_numpy(dtype=bool).nonzero()[0]:
