@@ -189,13 +189,40 @@ def parse_columns(df: "pd.DataFrame") -> tuple[dict[str, list], list[dict | None
     return columns, errors
 
 
-def parse_rows(df: "pd.DataFrame") -> Iterator[tuple[int, dict | None, dict | None]]:
-    """Yield (row number as the user sees it — header is row 1, data from row 2, data, errors)."""
-    columns, errors = parse_columns(df)
-    cols = list(columns)
-    for i, row in enumerate(zip(*columns.values())):
-        err = errors[i]
-        yield i + 2, (None if err else dict(zip(cols, row))), err
+class ParsedRows:
+    """The parsed file as columns, read as rows (row number as the user sees it — header is row 1, data
+    from row 2 —, data or None, errors or None) built on demand: a row's dict exists only while its
+    chunk is judged, which keeps a 100,000-row import's memory to its columns."""
+
+    def __init__(self, columns: dict[str, list], errors: list[dict | None]):
+        self.columns, self.errors, self.names = columns, errors, list(columns)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def __iter__(self) -> Iterator[tuple[int, dict | None, dict | None]]:
+        return self._rows(0, len(self))
+
+    def __getitem__(self, part: slice) -> list[tuple[int, dict | None, dict | None]]:
+        start, stop, _ = part.indices(len(self))
+        return list(self._rows(start, stop))
+
+    def _rows(self, start: int, stop: int):
+        names, errors = self.names, self.errors
+        for i, row in enumerate(zip(*(c[start:stop] for c in self.columns.values())), start):
+            err = errors[i]
+            yield i + 2, (None if err else dict(zip(names, row))), err
+
+    def valid(self, name: str) -> set:
+        """The distinct values of one column over the valid rows."""
+        col = self.columns.get(name)
+        if col is None:
+            return set()
+        return {v for v, err in zip(col, self.errors) if err is None and v}
+
+
+def parse_rows(df: "pd.DataFrame") -> ParsedRows:
+    return ParsedRows(*parse_columns(df))
 
 
 # --------------------------------------------------------------------------- the import use case
@@ -207,17 +234,17 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
     """Validate every row, then judge and book the valid ones in one transaction; return the report."""
     require_writer(user)
     file_hash = hashlib.sha256(content).hexdigest()
-    parsed = list(parse_rows(read_table(content, filename)))
-    report = [{"row": n, "errors": err, "expense_id": None, "verdict": None, "status": None, "rule_ids": [],
-               "skipped": False} for n, _, err in parsed]
+    parsed = parse_rows(read_table(content, filename))
+    report = [{"row": i + 2, "errors": err, "expense_id": None, "verdict": None, "status": None, "rule_ids": [],
+               "skipped": False} for i, err in enumerate(parsed.errors)]
     result = {"file_sha256": file_hash, "rows": len(parsed), "booked": 0, "skipped_already_imported": 0,
               "invalid": 0, "by_verdict": {}, "committed": False, "report": report}
 
     with unit_of_work() as s:
-        grants = _grants_by_code({d["grant_code"] for _, d, _ in parsed if d}, user)
-        for (_, data, _), rep in zip(parsed, report):
-            if data and data["grant_code"] not in grants:
-                rep["errors"] = {"grant_code": [f"课题 {data['grant_code']} 不存在或无权访问 / grant not found"]}
+        grants = _grants_by_code(parsed.valid("grant_code"), user)
+        for code, err, rep in zip(parsed.columns["grant_code"], parsed.errors, report):
+            if err is None and code not in grants:
+                rep["errors"] = {"grant_code": [f"课题 {code} 不存在或无权访问 / grant not found"]}
         result["invalid"] = sum(1 for rep in report if rep["errors"])
         if result["invalid"] and not partial:
             s.rollback()
@@ -246,7 +273,7 @@ class _Batch:
         self.by_id = {g.id: g for g in grants.values()}
         self.done = set(s.scalars(select(Expense.import_key).where(Expense.import_key.like(f"{file_hash}:%"))))
         self.states = {g.id: service.load_grant_state(g, lock=True) for g in sorted(grants.values(), key=lambda g: g.id)}
-        self.stored_invoices = service.invoices_on_file({d["invoice_no"] for _, d, _ in parsed if d and d.get("invoice_no")})
+        self.stored_invoices = service.invoices_on_file(parsed.valid("invoice_no"))
         self.file_invoices: dict[str, int] = {}   # invoice → earlier row of this file
         self.pick_version = policy_store.active_versions_picker(s)
         self.policies: dict[date, tuple] = {}
