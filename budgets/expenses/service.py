@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from budgets.expenses import fields as ef
@@ -145,12 +146,23 @@ def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
 
 
 def invoices_on_file(invoices: set[str]) -> dict[str, int]:
-    """Invoice number → id of a stored, non-rejected expense that already claimed it."""
+    """Invoice number → id of a stored, non-rejected expense that already claimed it.
+
+    PostgreSQL: one query with the numbers as one array parameter (``= ANY``); SQLite: 500 at a time.
+    """
     found: dict[str, int] = {}
     numbers = sorted(invoices)
-    for i in range(0, len(numbers), 500):
-        for no, eid in db.session.execute(select(Expense.invoice_no, Expense.id).where(
-                Expense.invoice_no.in_(numbers[i:i + 500]), Expense.status != ExpenseStatus.REJECTED)):
+    if not numbers:
+        return found
+    live = Expense.status != ExpenseStatus.REJECTED
+    if db.session.get_bind().dialect.name == "postgresql":
+        param = bindparam("numbers", numbers, type_=ARRAY(String))
+        parts = [select(Expense.invoice_no, Expense.id).where(Expense.invoice_no == any_(param), live)]
+    else:
+        parts = [select(Expense.invoice_no, Expense.id).where(Expense.invoice_no.in_(numbers[i:i + 500]), live)
+                 for i in range(0, len(numbers), 500)]
+    for stmt in parts:
+        for no, eid in db.session.execute(stmt.order_by(Expense.id)):
             found.setdefault(no, eid)
     return found
 
