@@ -154,7 +154,7 @@ class Expense(Base):
 
 
 class ExpenseTotal(Base):
-    """Expenses and their amount (in fen) per day, institution, grant category and verdict.
+    """Expenses and their amount (in fen) per day, institution, grant category, verdict and status.
 
     Maintained by database triggers on ``expenses`` (migration 0004_perf_findings: every insert, update
     and delete, whatever wrote it — API, import, a script), so the compliance overview reads a few
@@ -166,6 +166,7 @@ class ExpenseTotal(Base):
     institution_id: Mapped[int] = mapped_column(primary_key=True)
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     verdict: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
     expenses: Mapped[int] = mapped_column(BigInteger)
     cents: Mapped[int] = mapped_column(BigInteger)
 

@@ -257,6 +257,7 @@ class ExpenseTotalFactory(BaseFactory):
     institution_id = 1
     category = "competitive"
     verdict = "allow"
+    status = "posted"
     expenses = 0
     cents = 0
 
@@ -264,7 +265,7 @@ class ExpenseTotalFactory(BaseFactory):
 class ExpenseRuleTotalFactory(ExpenseTotalFactory):
     class Meta:
         model = ExpenseRuleTotal
-        exclude = ("category",)
+        exclude = ("category", "status")
 
     rule_id = "TEST-RULE"
 

@@ -58,8 +58,9 @@ class ApprovalQueue(MethodView):
     @blp.paginate(**PAGE)
     def get(self, args, pagination_parameters):
         """审批队列 / expenses waiting for the finance bureau, oldest first"""
-        return keyset_page_of(service.approval_queue(caller()), service.QUEUE_KEYS, args.get("cursor"),
-                              pagination_parameters)
+        user = caller()
+        return keyset_page_of(service.approval_queue(user), service.QUEUE_KEYS, args.get("cursor"),
+                              pagination_parameters, count=lambda: service.pending_count(user))
 
 
 @blp.route("/expenses/<int:expense_id>")

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from budgets.expenses import fields as ef
-from budgets.models import BudgetLine, Expense, ExpenseStatus, Verdict
+from budgets.models import BudgetLine, Expense, ExpenseStatus, ExpenseTotal, Verdict
 from budgets.service import lines_of
 from compliance import policy as policy_store
 from compliance import rules
@@ -274,6 +274,14 @@ QUEUE_KEYS = (Expense.submitted_at, Expense.id)    # oldest first (index ix_expe
 
 def approval_queue(user: User):
     return list_expenses(user, {"status": ExpenseStatus.PENDING}).order_by(None).order_by(*QUEUE_KEYS)
+
+
+def pending_count(user: User) -> int:
+    """The queue's length from the totals the database keeps (``expense_totals``), not a count(*) of
+    every pending row: what the caller's scope may see."""
+    stmt = select(func.coalesce(func.sum(ExpenseTotal.expenses), 0)).where(
+        ExpenseTotal.status == ExpenseStatus.PENDING.value)
+    return int(db.session.execute(scope(stmt, ExpenseTotal.institution_id, user)).scalar_one())
 
 
 # --------------------------------------------------------------------------- approve / reject / reverse

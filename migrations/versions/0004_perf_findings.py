@@ -1,7 +1,8 @@
 """perf: expense totals and rule totals maintained by triggers; pending-queue and keyset indexes
 
 The compliance overview summed every expense seven times (one pass unnesting the findings JSON). The
-totals it needs — per day, institution, grant category and verdict; per day, institution, rule and
+totals it needs — per day, institution, grant category, verdict and status (the approval queue's
+count comes from there too); per day, institution, rule and
 verdict — are now kept by the database itself as expenses are written: statement-level triggers with
 transition tables on PostgreSQL (one set-based upsert per INSERT/COPY/UPDATE/DELETE statement), row
 triggers on SQLite. Amounts are kept in whole fen (bigint), so sums are exact on both databases.
@@ -18,7 +19,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-TOTAL_KEY = "expense_date, institution_id, category, verdict"
+TOTAL_KEY = "expense_date, institution_id, category, verdict, status"
 RULE_KEY = "expense_date, institution_id, rule_id, verdict"
 
 
@@ -26,9 +27,10 @@ def _pg_upserts(source: str, sign: str) -> str:
     """Two upserts adding (sign '+') or removing ('-') the rows of ``source`` (a transition table)."""
     return f"""
     INSERT INTO expense_totals AS t ({TOTAL_KEY}, expenses, cents)
-    SELECT e.expense_date, e.institution_id, g.category, e.verdict, {sign}count(*), {sign}sum((e.amount * 100)::bigint)
+    SELECT e.expense_date, e.institution_id, g.category, e.verdict, e.status, {sign}count(*),
+           {sign}sum((e.amount * 100)::bigint)
     FROM {source} e JOIN grants g ON g.id = e.grant_id
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT ({TOTAL_KEY}) DO UPDATE SET expenses = t.expenses + EXCLUDED.expenses, cents = t.cents + EXCLUDED.cents;
     INSERT INTO expense_rule_totals AS t ({RULE_KEY}, expenses, cents)
     SELECT e.expense_date, e.institution_id, r.rule_id, e.verdict, {sign}count(*), {sign}sum((e.amount * 100)::bigint)
@@ -43,7 +45,8 @@ def _pg_upserts(source: str, sign: str) -> str:
 
 _CHANGED = ("o.expense_date IS DISTINCT FROM n.expense_date OR o.institution_id IS DISTINCT FROM n.institution_id "
             "OR o.grant_id IS DISTINCT FROM n.grant_id OR o.verdict IS DISTINCT FROM n.verdict "
-            "OR o.amount IS DISTINCT FROM n.amount OR o.findings::text IS DISTINCT FROM n.findings::text")
+            "OR o.amount IS DISTINCT FROM n.amount OR o.findings::text IS DISTINCT FROM n.findings::text "
+            "OR o.status IS DISTINCT FROM n.status")
 
 PG_UP = f"""
 CREATE FUNCTION expense_totals_insert() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -58,7 +61,7 @@ BEGIN
 END $$;
 CREATE FUNCTION expense_totals_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  -- only rows whose counted facts changed (a decision changes the status, not the verdict)
+  -- only rows whose counted facts changed (an edit of the description alone changes nothing here)
   IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n USING (id) WHERE {_CHANGED}) THEN
     RETURN NULL;
   END IF;
@@ -87,7 +90,7 @@ def _sqlite_upserts(row: str, sign: str) -> str:
     cents = f"{sign}CAST(round({row}.amount * 100) AS INTEGER)"
     return f"""
   INSERT INTO expense_totals ({TOTAL_KEY}, expenses, cents)
-  SELECT {row}.expense_date, {row}.institution_id, g.category, {row}.verdict, {sign}1, {cents}
+  SELECT {row}.expense_date, {row}.institution_id, g.category, {row}.verdict, {row}.status, {sign}1, {cents}
   FROM grants g WHERE g.id = {row}.grant_id
   ON CONFLICT ({TOTAL_KEY}) DO UPDATE SET expenses = expenses + excluded.expenses, cents = cents + excluded.cents;
   INSERT INTO expense_rule_totals ({RULE_KEY}, expenses, cents)
@@ -102,7 +105,7 @@ SQLITE_UP = [
     f"CREATE TRIGGER expense_totals_insert AFTER INSERT ON expenses BEGIN {_sqlite_upserts('NEW', '')} END",
     f"CREATE TRIGGER expense_totals_delete AFTER DELETE ON expenses BEGIN {_sqlite_upserts('OLD', '-')} END",
     "CREATE TRIGGER expense_totals_update AFTER UPDATE OF expense_date, institution_id, grant_id, verdict, amount, "
-    "findings ON expenses BEGIN " + _sqlite_upserts("OLD", "-") + _sqlite_upserts("NEW", "") + " END",
+    "findings, status ON expenses BEGIN " + _sqlite_upserts("OLD", "-") + _sqlite_upserts("NEW", "") + " END",
 ]
 SQLITE_DOWN = ["DROP TRIGGER IF EXISTS expense_totals_insert", "DROP TRIGGER IF EXISTS expense_totals_delete",
                "DROP TRIGGER IF EXISTS expense_totals_update"]
@@ -121,7 +124,8 @@ def backfill_sql(dialect: str) -> list[str]:
     return [
         "DELETE FROM expense_totals", "DELETE FROM expense_rule_totals",
         f"INSERT INTO expense_totals ({TOTAL_KEY}, expenses, cents) SELECT e.expense_date, e.institution_id, "
-        f"g.category, e.verdict, count(*), {cents} FROM expenses e JOIN grants g ON g.id = e.grant_id GROUP BY 1, 2, 3, 4",
+        f"g.category, e.verdict, e.status, count(*), {cents} FROM expenses e JOIN grants g ON g.id = e.grant_id "
+        "GROUP BY 1, 2, 3, 4, 5",
         f"INSERT INTO expense_rule_totals ({RULE_KEY}, expenses, cents) SELECT e.expense_date, e.institution_id, "
         f"r.rule_id, e.verdict, count(*), {cents} FROM expenses e {rules} GROUP BY 1, 2, 3, 4",
     ]
@@ -134,9 +138,11 @@ def upgrade():
         sa.Column("institution_id", sa.Integer(), nullable=False),
         sa.Column("category", sa.String(length=32), nullable=False),
         sa.Column("verdict", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("expenses", sa.BigInteger(), nullable=False),
         sa.Column("cents", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("expense_date", "institution_id", "category", "verdict", name=op.f("pk_expense_totals")),
+        sa.PrimaryKeyConstraint("expense_date", "institution_id", "category", "verdict", "status",
+                                name=op.f("pk_expense_totals")),
     )
     op.create_table(
         "expense_rule_totals",

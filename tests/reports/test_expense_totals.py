@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, text
 
-from budgets.models import Expense, ExpenseRuleTotal, ExpenseTotal, Verdict
+from budgets.models import Expense, ExpenseRuleTotal, ExpenseStatus, ExpenseTotal, Verdict
 from tests.factories import ExpenseFactory, GrantFactory, InstitutionFactory
 
 
@@ -17,7 +17,7 @@ def recomputed(session):
     totals, rules = Counter(), Counter()
     for e in session.scalars(select(Expense)):
         cents = int(e.amount * 100)
-        key = (e.expense_date, e.institution_id, e.grant.category.value, e.verdict.value)
+        key = (e.expense_date, e.institution_id, e.grant.category.value, e.verdict.value, e.status.value)
         totals[key + ("n",)] += 1
         totals[key + ("c",)] += cents
         for rule in {f["rule_id"] for f in e.findings}:
@@ -30,8 +30,8 @@ def recomputed(session):
 def stored(session):
     totals, rules = Counter(), Counter()
     for t in session.scalars(select(ExpenseTotal)):
-        totals[(t.expense_date, t.institution_id, t.category, t.verdict, "n")] += t.expenses
-        totals[(t.expense_date, t.institution_id, t.category, t.verdict, "c")] += t.cents
+        totals[(t.expense_date, t.institution_id, t.category, t.verdict, t.status, "n")] += t.expenses
+        totals[(t.expense_date, t.institution_id, t.category, t.verdict, t.status, "c")] += t.cents
     for t in session.scalars(select(ExpenseRuleTotal)):
         rules[(t.expense_date, t.institution_id, t.rule_id, t.verdict, "n")] += t.expenses
         rules[(t.expense_date, t.institution_id, t.rule_id, t.verdict, "c")] += t.cents
@@ -49,6 +49,7 @@ def test_totals_follow_inserts_updates_and_deletes(db):
     assert stored(s) == recomputed(s)
     a.verdict, a.amount, a.findings = Verdict.NEEDS_APPROVAL, Decimal("12.34"), [finding("R3")]
     b.expense_date = date(2025, 8, 1)
+    b.status = ExpenseStatus.REVERSED
     s.flush()
     assert stored(s) == recomputed(s)
     s.execute(text("DELETE FROM expenses WHERE id = :id"), {"id": b.id})
