@@ -12,7 +12,7 @@ import importlib
 import logging
 import sys
 
-BENCHMARKS = ("import_expenses", "export", "overview", "http")
+BENCHMARKS = ("import_expenses", "export", "overview", "queue", "http")
 MODULES = {"http": "http_load"}  # not bench.http: that name would shadow the standard library's http
 
 

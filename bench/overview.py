@@ -1,8 +1,10 @@
 """Compliance-overview benchmark: the bureau's full overview report over N expenses (default 1,000,000)
 against the bare aggregate query (count and sum by verdict) on the same table in the same run.
 
-The overview runs seven GROUP BY queries (one unnesting the findings JSON), so it is expected to cost a
-small multiple of one bare scan; the ratio shows what the report adds.
+The overview reads the totals the database keeps per day, institution, category, verdict and rule
+(``expense_totals`` / ``expense_rule_totals``, kept by the triggers of migration 0011_expense_totals, which
+also fire for the generator's INSERT … SELECT) and the pending rows through their partial index; target
+≤ 2× the bare aggregate. The plan of every query the report runs is printed (``BENCH_PLANS=0`` to skip).
 """
 from __future__ import annotations
 
@@ -66,6 +68,32 @@ def best_of(fn, runs: int = 3) -> float:
     return min(times)
 
 
+def print_plans(session, fn) -> None:
+    """EXPLAIN (ANALYZE on PostgreSQL) every statement ``fn`` runs."""
+    from sqlalchemy import event
+
+    engine = session.get_bind()
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    for statement, parameters in seen:
+        explain = "EXPLAIN (ANALYZE, COSTS OFF) " if pg else "EXPLAIN QUERY PLAN "
+        rows = conn.exec_driver_sql(explain + statement, parameters).all()
+        print("  --", " ".join(statement.split())[:160], flush=True)
+        for r in rows:
+            print("    ", r[0] if pg else r[-1], flush=True)
+
+
 def main() -> list[str]:
     from grants.extensions import db
     from reports import queries
@@ -85,6 +113,9 @@ def main() -> list[str]:
             report = {}
             overview = best_of(lambda: report.update(queries.compliance_overview(s)))
             s.rollback()
+            if os.environ.get("BENCH_PLANS", "1") != "0":
+                print_plans(s, lambda: queries.compliance_overview(s))
+                s.rollback()
         line = (f"overview [{backend}] {EXPENSES:,} expenses: report {overview:.2f}s, bare aggregate {bare:.2f}s "
                 f"→ ratio {overview / bare:.1f}× ({len(report['by_rule'])} rules, {report['expenses']:,} expenses, "
                 f"{report['approval_queue']['pending']:,} queued)")

@@ -10,6 +10,7 @@ from rich.progress import Progress
 from sqlalchemy import select
 
 from budgets.expenses.importer import import_expenses as _import
+from grants.errors import DomainError
 from grants.extensions import db
 from grants.models import User
 
@@ -26,10 +27,16 @@ def import_expenses(file, username, partial, report_path):
     if user is None:
         raise click.BadParameter(f"no user {username}", param_hint="--user")
     content = Path(file).read_bytes()
-    with Progress() as bar:
-        task = bar.add_task("导入 / importing", total=None)
-        result = _import(content, Path(file).name, user, partial=partial,
-                         progress=lambda n: bar.update(task, completed=n))
+    try:
+        with Progress() as bar:
+            task = bar.add_task("导入 / importing", total=None)
+            result = _import(content, Path(file).name, user, partial=partial,
+                             progress=lambda n: bar.update(task, completed=n))
+    except DomainError as e:  # the file or the caller is refused: say why, no traceback
+        click.echo(f"导入失败 / import refused: {e}", err=True)
+        for field, msgs in (getattr(e, "errors", None) or {}).items():
+            click.echo(f"  {field}: {' '.join(map(str, msgs))}", err=True)
+        raise SystemExit(1) from None
     click.echo(f"rows {result['rows']}  booked {result['booked']}  invalid {result['invalid']}  "
                f"already imported {result['skipped_already_imported']}  by verdict {result['by_verdict']}  "
                f"committed {result['committed']}")

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from budgets.expenses import fields as expense_fields
@@ -131,4 +132,41 @@ class Expense(Base):
         Index("ix_expenses_institution_status", "institution_id", "status"),
         Index("ix_expenses_invoice", "invoice_no"),
         UniqueConstraint("submitted_by", "idempotency_key", name="uq_expenses_submitted_by_idempotency_key"),
+        # the approval queue (keyset on submitted_at, id) and its age report read only the pending rows
+        Index("ix_expenses_pending", "submitted_at", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'"), postgresql_include=["amount", "institution_id"]),
+        Index("ix_expenses_institution_pending", "institution_id", "submitted_at", "id",
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+        Index("ix_expenses_institution_id", "institution_id", "id"),
     )
+
+
+class ExpenseTotal(Base):
+    """Expenses and their amount (in fen) per day, institution, grant category, verdict and status.
+
+    Maintained by database triggers on ``expenses`` (migration 0011_expense_totals: every insert, update
+    and delete, whatever wrote it — API, import, a script), so the compliance overview reads a few
+    thousand rows instead of every expense. Read-only for the application.
+    """
+
+    __tablename__ = "expense_totals"
+    expense_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expenses: Mapped[int] = mapped_column(BigInteger)
+    cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExpenseRuleTotal(Base):
+    """Expenses (counted once per rule) with a finding of each rule, per day, institution and verdict;
+    maintained by the same triggers from the findings of each expense."""
+
+    __tablename__ = "expense_rule_totals"
+    expense_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expenses: Mapped[int] = mapped_column(BigInteger)
+    cents: Mapped[int] = mapped_column(BigInteger)

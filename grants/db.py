@@ -90,8 +90,12 @@ def unit_of_work() -> Iterator:
         raise
 
 
+COPY_FROM = 50  # rows from which a PostgreSQL bulk insert is a COPY
+
+
 def bulk_insert(session, table, rows: list[dict]) -> None:
-    """One driver-level ``executemany`` for many rows, inside the session's transaction.
+    """One driver-level ``executemany`` (on PostgreSQL from ``COPY_FROM`` rows: a ``COPY … FROM STDIN``) for many
+    rows, inside the session's transaction.
 
     Each column's own bind processor converts the values (dates, Decimals, JSON) exactly as the ORM
     would, but the statement is compiled once instead of per row — the bulk paths (imports, ledger
@@ -105,6 +109,11 @@ def bulk_insert(session, table, rows: list[dict]) -> None:
     procs = [table.c[c].type._cached_bind_processor(dialect) for c in cols]
     ph = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
+    copy = None
+    if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        # PostgreSQL: COPY … FROM STDIN (psycopg 3), several times faster than an executemany
+        driver = conn.connection.driver_connection
+        copy = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
     for start in range(0, len(rows), 10_000):  # bounded temporaries, whatever the number of rows
         part = rows[start:start + 10_000]
         # column by column: a list comprehension per column is far cheaper than a generator per row
@@ -112,4 +121,9 @@ def bulk_insert(session, table, rows: list[dict]) -> None:
         for c, p in zip(cols, procs):
             values = [r[c] for r in part]
             columns.append(values if p is None else [None if v is None else p(v) for v in values])
-        conn.exec_driver_sql(sql, list(zip(*columns)))
+        if copy is None:
+            conn.exec_driver_sql(sql, list(zip(*columns)))
+            continue
+        with driver.cursor() as cur, cur.copy(copy) as out:
+            for row in zip(*columns):
+                out.write_row(row)

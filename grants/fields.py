@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate
 
+from grants import money
 from grants.db import CENT
 
 # The largest amount any one money field accepts: 1,000,000,000,000.00 yuan (一万亿元) exclusive. Far above
 # any grant, and far below what Numeric(18, 2) holds (10^16), so sums of many amounts (a budget line's
 # reservations, a report's totals) have four orders of magnitude of headroom.
-MAX_MONEY = Decimal("10") ** 12
+MAX_MONEY = money.MAX_MONEY
 # what a money string looks like: up to 16 integer digits (sums), at most two decimals ("1234.50")
 MONEY_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$"
 # ids are 32-bit integer columns: a larger one in a path is not found (404), in a body or query refused (422)
@@ -63,40 +64,33 @@ class Text(fields.String):
 class Money(fields.Decimal):
     """Yuan with at most two decimals, serialised as a string like "1234.50".
 
-    More decimals, NaN, Infinity, booleans or (unless allowed) negative amounts are refused — a
-    marshmallow ``Decimal(places=2)`` would round instead.
+    Read by ``grants.money.parse_money`` — the one strict rule of the API, the form and the importer:
+    a string like ``"1234.50"`` (ASCII or full-width digits) or a JSON integer; JSON numbers with a
+    fraction or exponent (binary floats), thousands separators, ``+``, exponents, NaN, Infinity, more
+    than two decimals, booleans, negative amounts (unless ``allow_negative``) and amounts at or above
+    ``maximum`` are refused — a marshmallow ``Decimal(places=2)`` would round instead.
     """
 
-    def __init__(self, *, allow_negative: bool = False, positive: bool = False, **kwargs):
+    def __init__(self, *, allow_negative: bool = False, positive: bool = False, maximum: Decimal = MAX_MONEY,
+                 **kwargs):
         meta = kwargs.setdefault("metadata", {})
         meta.setdefault("example", "1234.50")
+        meta.setdefault("description", f"yuan as a string with at most two decimals, below {maximum:,.0f}")
         # documented as what is sent: a string (decimals of ``fields.Decimal`` are strings: ``Api.DECIMAL``)
         meta.setdefault("pattern", MONEY_PATTERN if allow_negative else MONEY_PATTERN.replace("-?", ""))
         super().__init__(as_string=True, allow_nan=False, **kwargs)
         self.allow_negative = allow_negative
         self.positive = positive
+        self.maximum = maximum
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or value is None or value == "":
-            raise ValidationError("不是有效金额 / not a valid amount")
-        if isinstance(value, str):
-            value = value.strip().replace(",", "")
+        if value == "":
+            raise ValidationError(money.INVALID)
         try:
-            amount = super()._deserialize(value, attr, data, **kwargs)
-        except ValidationError:
-            raise ValidationError("不是有效金额 / not a valid amount") from None
-        if not amount.is_finite():
-            raise ValidationError("金额必须是有限数 / amount must be finite")
-        if abs(amount) >= MAX_MONEY:
-            raise ValidationError("金额过大，须小于 1,000,000,000,000 元 / amount too large: must be below 1,000,000,000,000.00")
-        quantized = amount.quantize(CENT)
-        if quantized != amount:
-            raise ValidationError("金额最多两位小数 / at most two decimal places")
-        if self.positive and quantized <= 0:
-            raise ValidationError("金额必须大于零 / amount must be greater than zero")
-        if not self.allow_negative and quantized < 0:
-            raise ValidationError("金额不能为负 / amount must not be negative")
-        return quantized
+            return money.parse_money(value, allow_negative=self.allow_negative, positive=self.positive,
+                                     maximum=self.maximum)
+        except ValueError as e:
+            raise ValidationError(str(e)) from None
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:

@@ -1,9 +1,9 @@
 """Read-only report queries: every figure is a SQL aggregate (GROUP BY), never a Python loop over rows.
 
-Money is summed as integer fen (``money_cents``) so SQLite, which stores Numeric as REAL, sums exactly;
-results leave as two-decimal strings. Findings are JSON on the expense: rule counts unnest them with
-the backend's own JSON table function (``json_each`` / ``json_array_elements``) — see docs/ledger.md
-for why there is no separate findings table.
+Money is summed as fen (``money_cents``: numeric on PostgreSQL, 64-bit integers on SQLite, which stores
+Numeric as REAL) so every total is exact and no amount is too large to sum;
+results leave as two-decimal strings. The compliance overview reads the totals the database keeps per day, institution, category, verdict
+and rule (``expense_totals``, ``expense_rule_totals``; triggers of migration 0011_expense_totals).
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, or_, select, true
+from sqlalchemy import BigInteger, Numeric, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from budgets.models import BudgetLine, Expense, ExpenseStatus, Verdict
+from budgets.models import BudgetLine, Expense, ExpenseRuleTotal, ExpenseStatus, ExpenseTotal, Verdict
 from compliance import policy as policy_store
 from grants.db import CENT, TZ, now, today
 from grants.models import Grant, GrantStatus, GrantTransition, Institution, InstitutionKind, Researcher
@@ -32,10 +32,12 @@ def dialect_of(session) -> str:
 
 
 def money_cents(col, dialect: str):
-    """SUM of money as integer fen: exact on SQLite too, where Numeric is stored as REAL."""
+    """SUM of money in fen, exact and unbounded: ``numeric`` on PostgreSQL (never a 32-bit cast: one
+    amount of 21,474,836.48 yuan would overflow it), 64-bit integer fen on SQLite, where Numeric is
+    stored as REAL and each amount is rounded to whole fen before it is added."""
     if dialect == "postgresql":
-        return func.sum(cast(col * 100, Integer))
-    return func.sum(cast(func.round(col * 100), Integer))
+        return func.sum(cast(col * 100, Numeric(30, 0)))
+    return func.sum(cast(func.round(col * 100), BigInteger))
 
 
 def yuan(cents) -> str:
@@ -124,83 +126,68 @@ def report_parameters(session, on: date | None = None) -> ReportParameters:
 
 
 # --------------------------------------------------------------------------- compliance overview
-def _rule_rows(session, date_from, date_to):
-    """(expense, rule id) pairs unnested from the findings JSON, once per expense and rule."""
-    d = dialect_of(session)
-    if d == "postgresql":
-        fe = func.json_array_elements(Expense.findings).table_valued("value", joins_implicitly=True)
-        rule_id = fe.c.value.op("->>")("rule_id")
-    else:
-        fe = func.json_each(Expense.findings).table_valued("value", joins_implicitly=True)
-        rule_id = func.json_extract(fe.c.value, "$.rule_id")
-    pairs = select(Expense.id.label("expense_id"), Expense.amount.label("amount"),
-                   Expense.verdict.label("verdict"), rule_id.label("rule_id")).select_from(Expense).join(fe, true())
-    return _period(pairs, Expense.expense_date, date_from, date_to).distinct().subquery()
-
-
 def compliance_overview(session, date_from: date | None = None, date_to: date | None = None, top: int = 10,
                         as_of: datetime | None = None) -> dict:
-    """Expenses and amounts by verdict, rule, institution, category and month; worst institutions; queue age."""
+    """Expenses and amounts by verdict, rule, institution, category and month; worst institutions; queue age.
+
+    Read from ``expense_totals`` / ``expense_rule_totals``, which the database keeps in step with every
+    write to ``expenses`` (migration 0011_expense_totals): a few thousand rows, not every expense.
+    """
     d = dialect_of(session)
-    amount = money_cents(Expense.amount, d).label("cents")
-    base = lambda stmt: _period(stmt, Expense.expense_date, date_from, date_to)  # noqa: E731
+    t, rt = ExpenseTotal, ExpenseRuleTotal
+    n, cents = func.sum(t.expenses), func.sum(t.cents)
+    counts = lambda tbl: [func.sum(case((tbl.verdict == v, tbl.expenses), else_=0)).label(v)  # noqa: E731
+                          for v in VERDICTS]
+    base = lambda stmt, tbl=t: _period(stmt, tbl.expense_date, date_from, date_to).having(func.sum(tbl.expenses) > 0)  # noqa: E731
 
-    total = session.execute(base(select(func.count().label("expenses"), amount))).one()
-    by_verdict = session.execute(base(select(Expense.verdict, func.count().label("expenses"), amount)
-                                      .group_by(Expense.verdict))).all()
-
-    pairs = _rule_rows(session, date_from, date_to)
+    by_verdict = session.execute(base(select(t.verdict, n.label("expenses"), cents.label("cents"))
+                                      .group_by(t.verdict))).all()
     by_rule = session.execute(
-        select(pairs.c.rule_id, func.count().label("expenses"), money_cents(pairs.c.amount, d).label("cents"),
-               *[_count_if(pairs.c.verdict == Verdict(v)).label(v) for v in VERDICTS])
-        .group_by(pairs.c.rule_id).order_by(func.count().desc(), pairs.c.rule_id)).all()
-
-    by_institution = session.execute(
-        base(select(Institution.id.label("institution_id"), Institution.name, Institution.kind,
-                    func.count().label("expenses"), amount, *_verdict_counts(),
-                    money_cents(case((Expense.verdict == Verdict.REJECT, Expense.amount), else_=0), d)
-                    .label("rejected_cents"))
-             .join(Institution, Institution.id == Expense.institution_id)
-             .group_by(Institution.id, Institution.name, Institution.kind).order_by(Institution.name))).all()
-
-    by_category = session.execute(
-        base(select(Grant.category, func.count().label("expenses"), amount, *_verdict_counts())
-             .join(Grant, Grant.id == Expense.grant_id).group_by(Grant.category).order_by(Grant.category))).all()
-
-    month = month_of(Expense.expense_date, d).label("month")
-    by_month = session.execute(base(select(month, func.count().label("expenses"), amount, *_verdict_counts())
+        base(select(rt.rule_id, func.sum(rt.expenses).label("expenses"), func.sum(rt.cents).label("cents"), *counts(rt))
+             .group_by(rt.rule_id).order_by(func.sum(rt.expenses).desc(), rt.rule_id), rt)).all()
+    rejected_cents = func.sum(case((t.verdict == Verdict.REJECT.value, t.cents), else_=0))
+    per_institution = session.execute(
+        base(select(t.institution_id, n.label("expenses"), cents.label("cents"), *counts(t),
+                    rejected_cents.label("rejected_cents")).group_by(t.institution_id))).all()
+    names = {i.id: i for i in session.execute(
+        select(Institution.id, Institution.name, Institution.kind)
+        .where(Institution.id.in_([r.institution_id for r in per_institution])))} if per_institution else {}
+    by_institution = sorted(per_institution, key=lambda r: (names[r.institution_id].name, r.institution_id))
+    by_category = session.execute(base(select(t.category, n.label("expenses"), cents.label("cents"), *counts(t))
+                                       .group_by(t.category).order_by(t.category))).all()
+    month = month_of(t.expense_date, d).label("month")
+    by_month = session.execute(base(select(month, n.label("expenses"), cents.label("cents"), *counts(t))
                                     .group_by(month).order_by(month))).all()
 
-    rejects = _count_if(Expense.verdict == Verdict.REJECT)
-    flagged = _count_if(Expense.verdict.in_((Verdict.REJECT, Verdict.NEEDS_APPROVAL)))
-    rejected_cents = money_cents(case((Expense.verdict == Verdict.REJECT, Expense.amount), else_=0), d)
-    worst = session.execute(
-        base(select(Institution.id.label("institution_id"), Institution.name, rejects.label("rejected"),
-                    rejected_cents.label("rejected_cents"), flagged.label("flagged"), func.count().label("expenses"))
-             .join(Institution, Institution.id == Expense.institution_id)
-             .group_by(Institution.id, Institution.name)
-             .having(rejects > 0)
-             .order_by(rejects.desc(), rejected_cents.desc(), Institution.name).limit(top))).all()
+    flagged = lambda r: getattr(r, Verdict.REJECT.value) + getattr(r, Verdict.NEEDS_APPROVAL.value)  # noqa: E731
+    worst = sorted((r for r in per_institution if getattr(r, Verdict.REJECT.value) > 0),
+                   key=lambda r: (-getattr(r, Verdict.REJECT.value), -r.rejected_cents,
+                                  names[r.institution_id].name))[:top]
+    total_n = sum(r.expenses for r in by_verdict)
+    total_c = sum(r.cents for r in by_verdict)
+    verdict_counts = lambda r: {v: int(getattr(r, v)) for v in VERDICTS}  # noqa: E731
 
     return {
         "period": {"date_from": date_from.isoformat() if date_from else None,
                    "date_to": date_to.isoformat() if date_to else None},
-        "expenses": total.expenses, "amount": yuan(total.cents),
-        "by_verdict": [{"verdict": r.verdict.value, "expenses": r.expenses, "amount": yuan(r.cents)}
-                       for r in sorted(by_verdict, key=lambda r: VERDICTS.index(r.verdict.value))],
-        "by_rule": [{"rule_id": r.rule_id, "expenses": r.expenses, "amount": yuan(r.cents),
-                     **{v: getattr(r, v) for v in VERDICTS}} for r in by_rule],
-        "by_institution": [{"institution_id": r.institution_id, "name": r.name, "kind": r.kind.value,
-                            "expenses": r.expenses, "amount": yuan(r.cents), "rejected_amount": yuan(r.rejected_cents),
-                            **{v: getattr(r, v) for v in VERDICTS}} for r in by_institution],
-        "by_category": [{"category": r.category.value, "expenses": r.expenses, "amount": yuan(r.cents),
-                         **{v: getattr(r, v) for v in VERDICTS}} for r in by_category],
-        "by_month": [{"month": r.month, "expenses": r.expenses, "amount": yuan(r.cents),
-                      **{v: getattr(r, v) for v in VERDICTS}} for r in by_month],
+        "expenses": int(total_n), "amount": yuan(total_c),
+        "by_verdict": [{"verdict": r.verdict, "expenses": int(r.expenses), "amount": yuan(r.cents)}
+                       for r in sorted(by_verdict, key=lambda r: VERDICTS.index(r.verdict))],
+        "by_rule": [{"rule_id": r.rule_id, "expenses": int(r.expenses), "amount": yuan(r.cents), **verdict_counts(r)}
+                    for r in by_rule],
+        "by_institution": [{"institution_id": r.institution_id, "name": names[r.institution_id].name,
+                            "kind": names[r.institution_id].kind.value, "expenses": int(r.expenses),
+                            "amount": yuan(r.cents), "rejected_amount": yuan(r.rejected_cents), **verdict_counts(r)}
+                           for r in by_institution],
+        "by_category": [{"category": r.category, "expenses": int(r.expenses), "amount": yuan(r.cents),
+                         **verdict_counts(r)} for r in by_category],
+        "by_month": [{"month": r.month, "expenses": int(r.expenses), "amount": yuan(r.cents), **verdict_counts(r)}
+                     for r in by_month],
         "top_violating_institutions": [
-            {"institution_id": r.institution_id, "name": r.name, "rejected": r.rejected,
-             "rejected_amount": yuan(r.rejected_cents), "flagged": r.flagged, "expenses": r.expenses,
-             "rejected_share": ratio(r.rejected, r.expenses)} for r in worst],
+            {"institution_id": r.institution_id, "name": names[r.institution_id].name,
+             "rejected": int(getattr(r, Verdict.REJECT.value)), "rejected_amount": yuan(r.rejected_cents),
+             "flagged": int(flagged(r)), "expenses": int(r.expenses),
+             "rejected_share": ratio(getattr(r, Verdict.REJECT.value), r.expenses)} for r in worst],
         "approval_queue": approval_queue_age(session, as_of),
     }
 

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
-from budgets.models import (AdjustmentStatus, BudgetAdjustment, BudgetLine, Expense, ExpenseStatus, Subject,
-                            Verdict)
+from budgets.models import (AdjustmentStatus, BudgetAdjustment, BudgetLine, Expense, ExpenseRuleTotal, ExpenseStatus,
+                            ExpenseTotal, Subject, Verdict)
 from compliance.models import PolicyVersion
 from grants import models as m
 from grants.auth import hash_token, new_token
@@ -245,6 +245,29 @@ class ExpenseFactory(BaseFactory):
     verdict = Verdict.ALLOW
     status = ExpenseStatus.POSTED
     findings = factory.LazyFunction(list)
+
+
+class ExpenseTotalFactory(BaseFactory):
+    """A row of the trigger-maintained totals (the application never writes them; the test of every model does)."""
+
+    class Meta:
+        model = ExpenseTotal
+
+    expense_date = factory.Sequence(lambda n: date(1990, 1, 1) + timedelta(days=n))
+    institution_id = 1
+    category = "competitive"
+    verdict = "allow"
+    status = "posted"
+    expenses = 0
+    cents = 0
+
+
+class ExpenseRuleTotalFactory(ExpenseTotalFactory):
+    class Meta:
+        model = ExpenseRuleTotal
+        exclude = ("category", "status")
+
+    rule_id = "TEST-RULE"
 
 
 _hash_counter = itertools.count(1)

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from budgets.expenses import importer, service
 from budgets.expenses import schemas as sc
 from grants import access
-from grants.web import blueprint, caller, page_of
+from grants.web import blueprint, caller, keyset_page_of
 
 # named "compliance" as the API has always exposed it (the OpenAPI tag of the expense endpoints)
 blp = blueprint("compliance", __name__, "合规审查 / every expense judged against the spending rules")
@@ -35,7 +35,9 @@ class Expenses(MethodView):
     @blp.paginate(**PAGE)
     def get(self, filters, pagination_parameters):
         """支出列表 / list expenses (institution staff see their own)"""
-        return page_of(service.list_expenses(caller(), filters), pagination_parameters)
+        cursor = filters.pop("cursor", None)
+        return keyset_page_of(service.list_expenses(caller(), filters), service.LIST_KEYS, cursor,
+                              pagination_parameters)
 
 
 @blp.route("/expenses/check")
@@ -51,11 +53,14 @@ class ExpenseCheck(MethodView):
 
 @blp.route("/expenses/queue")
 class ApprovalQueue(MethodView):
+    @blp.arguments(sc.CursorQuerySchema, location="query")
     @blp.response(200, sc.ExpenseOutSchema(many=True))
     @blp.paginate(**PAGE)
-    def get(self, pagination_parameters):
+    def get(self, args, pagination_parameters):
         """审批队列 / expenses waiting for the finance bureau, oldest first"""
-        return page_of(service.approval_queue(caller()), pagination_parameters)
+        user = caller()
+        return keyset_page_of(service.approval_queue(user), service.QUEUE_KEYS, args.get("cursor"),
+                              pagination_parameters, count=lambda: service.pending_count(user))
 
 
 @blp.route("/expenses/<int:expense_id>")

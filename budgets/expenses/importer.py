@@ -29,7 +29,7 @@ from grants.access import require_expense_submitter, scope
 from grants.db import CENT, bulk_insert, now, unit_of_work
 from grants.errors import Invalid
 from grants.extensions import db
-from grants.fields import MAX_MONEY
+from grants.money import MAX_EXPENSE, parse_money, parse_money_series
 from grants.models import Grant, User
 
 COLUMNS = {"grant_code": ("课题编号", "项目编号", "grant_code", "grant"), **{f.name: f.headers for f in ef.FIELDS}}
@@ -70,21 +70,11 @@ def read_table(content: bytes, filename: str) -> "pd.DataFrame":
 
 # --------------------------------------------------------------------------- per-cell parsers
 def _money(v: str) -> Decimal:
-    d = Decimal(v.replace(",", "").strip())
-    if not d.is_finite():
-        raise ValueError("not finite")
-    if d != d.quantize(CENT):
-        raise ValueError("at most two decimal places")
-    if abs(d) >= MAX_MONEY:
-        raise ValueError("too large")
-    return d.quantize(CENT)
+    return parse_money(v, thousands=True, maximum=MAX_EXPENSE)
 
 
 def _amount(v: str) -> Decimal:
-    d = _money(v)
-    if d <= 0:
-        raise ValueError("must be greater than zero")
-    return d
+    return parse_money(v, thousands=True, positive=True, maximum=MAX_EXPENSE)
 
 
 def _date(v: str) -> date:
@@ -140,25 +130,100 @@ PARSERS: dict[str, Callable[[str], object]] = {
 }
 
 
-def parse_rows(df: "pd.DataFrame") -> Iterator[tuple[int, dict | None, dict | None]]:
-    """Yield (row number as the user sees it — header is row 1, data from row 2, data, errors)."""
-    cols = list(df.columns)
-    parsers = [PARSERS[c] for c in cols]
-    for i, values in enumerate(df.itertuples(index=False, name=None)):
-        data, errors = {}, None
-        for col, parse, raw in zip(cols, parsers, values):
-            if raw is None or raw == "":
-                if col in REQUIRED:
-                    errors = errors or {}
-                    errors[col] = ["必填 / required"]
-                data[col] = _EMPTY.get(col)
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"   # C0 controls and DEL, NUL included; tab and newlines pass
+MAX_LENGTH = {"grant_code": 64, **{f.name: f.max_length for f in ef.FIELDS if f.max_length}}
+
+
+def parse_columns(df: "pd.DataFrame") -> tuple[dict[str, list], list[dict | None]]:
+    """Parse column by column: (values per column, errors per row or None).
+
+    Every cell is screened at once per column — control characters (NUL included) and over-long text
+    are refused naming the row and column, never sent to the database — and money is read by the
+    vectorised strict rule (``grants.money.parse_money_series``); other kinds cell by cell.
+    """
+    n = len(df)
+    errors: list[dict | None] = [None] * n
+
+    def fail(i: int, col: str, msg: str) -> None:
+        if errors[i] is None:
+            errors[i] = {}
+        errors[i].setdefault(col, []).append(msg)
+
+    columns: dict[str, list] = {}
+    for col in list(df.columns):
+        text = df.pop(col).astype("string").fillna("")  # popped: the frame shrinks as the columns are read
+        empty = (text.str.strip() == "").to_numpy(dtype=bool)
+        bad = set()
+        for i in (text.str.contains(CONTROL, regex=True) & ~(text == "")).to_numpy(dtype=bool).nonzero()[0]:
+            fail(int(i), col, "包含控制字符 / contains a control character")
+            bad.add(int(i))
+        limit = MAX_LENGTH.get(col)
+        if limit:
+            for i in (text.str.strip().str.len() > limit).to_numpy(dtype=bool).nonzero()[0]:
+                if int(i) not in bad:
+                    fail(int(i), col, f"超过 {limit} 个字符 / longer than {limit} characters")
+                    bad.add(int(i))
+        if col in REQUIRED:
+            for i in empty.nonzero()[0]:
+                fail(int(i), col, "必填 / required")
+        default = _EMPTY.get(col)
+        kind = ef.BY_NAME[col].kind if col in ef.BY_NAME else ef.TEXT
+        if kind in (ef.AMOUNT, ef.MONEY):
+            values, errs = parse_money_series(text, positive=kind == ef.AMOUNT, thousands=True, maximum=MAX_EXPENSE)
+            for i, msg in errs.items():
+                if i not in bad:
+                    fail(i, col, f"无效值 {text.iat[i]!r} / invalid value: {msg}")
+            columns[col] = [default if e else v for v, e in zip(values, empty)]
+            continue
+        parse = PARSERS[col]
+        out = []
+        for i, (raw, blank) in enumerate(zip(text.to_numpy(dtype=object), empty)):
+            if blank or i in bad:
+                out.append(default)
                 continue
             try:
-                data[col] = parse(raw)
+                out.append(parse(raw))
             except (ValueError, InvalidOperation, ArithmeticError) as e:
-                errors = errors or {}
-                errors[col] = [f"无效值 {raw!r} / invalid value: {e}" if str(e) else f"无效值 {raw!r} / invalid value"]
-        yield i + 2, (None if errors else data), errors
+                out.append(default)
+                fail(i, col, f"无效值 {raw!r} / invalid value: {e}" if str(e) else f"无效值 {raw!r} / invalid value")
+        columns[col] = out
+    return columns, errors
+
+
+class ParsedRows:
+    """The parsed file as columns, read as rows (row number as the user sees it — header is row 1, data
+    from row 2 —, data or None, errors or None) built on demand: a row's dict exists only while its
+    chunk is judged, which keeps a 100,000-row import's memory to its columns."""
+
+    def __init__(self, columns: dict[str, list], errors: list[dict | None]):
+        self.columns, self.errors, self.names = columns, errors, list(columns)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def __iter__(self) -> Iterator[tuple[int, dict | None, dict | None]]:
+        return self._rows(0, len(self))
+
+    def __getitem__(self, part: slice) -> list[tuple[int, dict | None, dict | None]]:
+        start, stop, _ = part.indices(len(self))
+        return list(self._rows(start, stop))
+
+    def _rows(self, start: int, stop: int):
+        names, errors = self.names, self.errors
+        for i, row in enumerate(zip(*(c[start:stop] for c in self.columns.values())), start):
+            err = errors[i]
+            yield i + 2, (None if err else dict(zip(names, row))), err
+
+    def valid(self, name: str) -> set:
+        """The distinct values of one column over the valid rows."""
+        col = self.columns.get(name)
+        if col is None:
+            return set()
+        return {v for v, err in zip(col, self.errors) if err is None and v}
+
+
+def parse_rows(df: "pd.DataFrame") -> ParsedRows:
+    return ParsedRows(*parse_columns(df))
 
 
 # --------------------------------------------------------------------------- the import use case
@@ -170,17 +235,17 @@ def import_expenses(content: bytes, filename: str, user: User, *, partial: bool 
     """Validate every row, then judge and book the valid ones in one transaction; return the report."""
     require_expense_submitter(user)
     file_hash = hashlib.sha256(content).hexdigest()
-    parsed = list(parse_rows(read_table(content, filename)))
-    report = [{"row": n, "errors": err, "expense_id": None, "verdict": None, "status": None, "rule_ids": [],
-               "skipped": False} for n, _, err in parsed]
+    parsed = parse_rows(read_table(content, filename))
+    report = [{"row": i + 2, "errors": err, "expense_id": None, "verdict": None, "status": None, "rule_ids": [],
+               "skipped": False} for i, err in enumerate(parsed.errors)]
     result = {"file_sha256": file_hash, "rows": len(parsed), "booked": 0, "skipped_already_imported": 0,
               "invalid": 0, "by_verdict": {}, "committed": False, "report": report}
 
     with unit_of_work() as s:
-        grants = _grants_by_code({d["grant_code"] for _, d, _ in parsed if d}, user)
-        for (_, data, _), rep in zip(parsed, report):
-            if data and data["grant_code"] not in grants:
-                rep["errors"] = {"grant_code": [f"课题 {data['grant_code']} 不存在或无权访问 / grant not found"]}
+        grants = _grants_by_code(parsed.valid("grant_code"), user)
+        for code, err, rep in zip(parsed.columns["grant_code"], parsed.errors, report):
+            if err is None and code not in grants:
+                rep["errors"] = {"grant_code": [f"课题 {code} 不存在或无权访问 / grant not found"]}
         result["invalid"] = sum(1 for rep in report if rep["errors"])
         if result["invalid"] and not partial:
             s.rollback()
@@ -213,8 +278,7 @@ class _Batch:
         self.by_id = {g.id: g for g in grants.values()}
         self.done = set(s.scalars(select(Expense.import_key).where(Expense.import_key.like(f"{file_hash}:%"))))
         self.states = {g.id: service.load_grant_state(g, lock=True) for g in sorted(grants.values(), key=lambda g: g.id)}
-        self.stored_invoices = service.invoices_on_file({d["invoice_no"] for _, d, _ in parsed if d and d.get("invoice_no")},
-                                                       user)
+        self.stored_invoices = service.invoices_on_file(parsed.valid("invoice_no"), user)
         self.file_invoices: dict[str, int] = {}   # invoice → earlier row of this file
         self.pick_version = policy_store.active_versions_picker(s)
         self.policies: dict[date, tuple] = {}

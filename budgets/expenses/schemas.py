@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from budgets.expenses import fields as ef
 from budgets.models import Expense, ExpenseStatus, Verdict
 from grants.fields import Id, Money, Text, Timestamp
+from grants.money import MAX_EXPENSE
 from grants.schemas import LONG_TEXT, Choice
 
 PAYEE_KINDS = ef.BY_NAME["payee_kind"].values
@@ -60,7 +61,8 @@ def _in_field(f: ef.ExpenseField) -> fields.Field:
     if f.kind == ef.DATE:
         return fields.Date(**opts)
     if f.kind in (ef.AMOUNT, ef.MONEY):
-        return Money(**opts, positive=True) if f.kind == ef.AMOUNT else Money(**opts, allow_none=True, metadata=meta)
+        return (Money(**opts, positive=True, maximum=MAX_EXPENSE) if f.kind == ef.AMOUNT
+                else Money(**opts, allow_none=True, maximum=MAX_EXPENSE, metadata=meta))
     if f.kind == ef.BOOL:
         return fields.Bool(**opts, allow_none=True, metadata=meta)
     if f.kind == ef.INT:
@@ -121,7 +123,12 @@ ExpenseOutSchema = Schema.from_dict({
 }, name="ExpenseOutSchema")
 
 
-class ExpenseQuerySchema(Schema):
+class CursorQuerySchema(Schema):
+    cursor = fields.Str(metadata={"description": "X-Next-Cursor of the previous page: a keyset seek, fast at any "
+                                                 "depth (page is then ignored)"})
+
+
+class ExpenseQuerySchema(CursorQuerySchema):
     grant_id = Id()
     institution_id = Id()
     status = Choice(ExpenseStatus)

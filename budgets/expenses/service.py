@@ -12,11 +12,12 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from budgets.expenses import fields as ef
-from budgets.models import BudgetLine, Expense, ExpenseStatus, Subject, Verdict
+from budgets.models import BudgetLine, Expense, ExpenseStatus, ExpenseTotal, Subject, Verdict
 from budgets.service import lines_of
 from compliance import policy as policy_store
 from compliance import holds, rules
@@ -255,15 +256,25 @@ ELSEWHERE = Elsewhere()
 
 def invoices_on_file(invoices: set[str], user: User | None = None) -> dict[str, "int | Elsewhere"]:
     """Invoice number → id of a stored, non-rejected expense that already claimed it — or ``ELSEWHERE``
-    when that expense is not the caller's to see (institution staff, another institution's expense)."""
+    when that expense is not the caller's to see (institution staff, another institution's expense).
+
+    PostgreSQL: one query with the numbers as one array parameter (``= ANY``); SQLite: 500 at a time.
+    """
     found: dict[str, int | Elsewhere] = {}
     numbers = sorted(invoices)
+    if not numbers:
+        return found
     own = confined_to(user) if user is not None else None
-    for i in range(0, len(numbers), 500):
-        for no, eid, inst in db.session.execute(
-                select(Expense.invoice_no, Expense.id, Expense.institution_id).where(
-                    Expense.invoice_no.in_(numbers[i:i + 500]), Expense.status != ExpenseStatus.REJECTED)
-                .order_by(Expense.id)):
+    live = Expense.status != ExpenseStatus.REJECTED
+    cols = (Expense.invoice_no, Expense.id, Expense.institution_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        param = bindparam("numbers", numbers, type_=ARRAY(String))
+        parts = [select(*cols).where(Expense.invoice_no == any_(param), live)]
+    else:
+        parts = [select(*cols).where(Expense.invoice_no.in_(numbers[i:i + 500]), live)
+                 for i in range(0, len(numbers), 500)]
+    for stmt in parts:
+        for no, eid, inst in db.session.execute(stmt.order_by(Expense.id)):
             if own is None or inst == own:
                 if not isinstance(found.get(no), int):   # the first visible claim wins over "elsewhere"
                     found[no] = eid
@@ -415,8 +426,20 @@ def list_expenses(user: User, filters: dict):
     return stmt
 
 
+LIST_KEYS = (Expense.id,)                          # list order, and the keyset of its cursor
+QUEUE_KEYS = (Expense.submitted_at, Expense.id)    # oldest first (index ix_expenses_pending)
+
+
 def approval_queue(user: User):
-    return list_expenses(user, {"status": ExpenseStatus.PENDING}).order_by(None).order_by(Expense.submitted_at, Expense.id)
+    return list_expenses(user, {"status": ExpenseStatus.PENDING}).order_by(None).order_by(*QUEUE_KEYS)
+
+
+def pending_count(user: User) -> int:
+    """The queue's length from the totals the database keeps (``expense_totals``), not a count(*) of
+    every pending row: what the caller's scope may see."""
+    stmt = select(func.coalesce(func.sum(ExpenseTotal.expenses), 0)).where(
+        ExpenseTotal.status == ExpenseStatus.PENDING.value)
+    return int(db.session.execute(scope(stmt, ExpenseTotal.institution_id, user)).scalar_one())
 
 
 # --------------------------------------------------------------------------- approve / reject / reverse

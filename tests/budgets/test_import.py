@@ -154,3 +154,56 @@ def test_chunks_carry_budget_and_invoices_across_their_boundaries(login, db, mon
     db.session.expire_all()
     ln = line(db, g, "operations")
     assert (ln.spent, ln.reserved) == (Decimal("200.00"), Decimal("100.00"))
+
+
+def test_nul_bytes_control_characters_and_over_long_cells_name_their_row_and_column(login, db):
+    """Issue 9 item 3: no database error for the whole file; with partial=true the valid rows are booked."""
+    g = active_grant()
+    staff = login("institution", g.institution)
+    good = f"{g.code},2025-06-01,10.00,业务费,materials,试剂,化玻公司,供应商,银行转账,N-1,是"
+    content = csv_bytes([
+        good,
+        f"{g.code},2025-06-01,10.00,业务费,materials,试\x00剂,化玻公司,供应商,银行转账,N-2,是",
+        f"{g.code},2025-06-01,10.00,业务费,materials,试剂,{'长' * 201},供应商,银行转账,N-3,是",
+        f"{g.code},2025-06-01,10.00,业务费,materials,a\x07b,化玻公司,供应商,银行转账,N-4,是",
+        f"{g.code},2025-06-01,1,5,业务费,materials,试剂,化玻公司,供应商,银行转账,N-5,是".replace("1,5", '"1,5"'),
+    ])
+    rep = upload(staff, content, "bad.csv").get_json()
+    assert not rep["committed"] and rep["invalid"] == 4 and count(db, g) == 0
+    errors = {row["row"]: row["errors"] for row in rep["report"] if row["errors"]}
+    assert set(errors) == {3, 4, 5, 6}
+    assert "control character" in errors[3]["description"][0]
+    assert "longer than 200" in errors[4]["payee_name"][0]
+    assert "control character" in errors[5]["description"][0]
+    assert "not a valid amount" in errors[6]["amount"][0]
+    rep = upload(staff, content, "bad.csv", partial=True).get_json()
+    assert rep["committed"] and rep["booked"] == 1 and count(db, g) == 1
+
+
+def test_cli_reports_an_unreadable_file_without_a_traceback(app, db, tmp_path):
+    g = active_grant()
+    user, _ = make_user("institution", g.institution)
+    db.session.commit()
+    f = tmp_path / "e.csv"
+    f.write_bytes(b"\xff\xfe\x00garbage,\x00\n\x00")
+    result = app.test_cli_runner().invoke(args=["grants", "import-expenses", str(f), "--user", user.username])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "file" in result.output
+
+
+def test_a_file_past_the_copy_threshold_is_booked_exactly(login, db):
+    """From ``grants.db.COPY_FROM`` rows PostgreSQL writes expenses and ledger entries with COPY."""
+    from grants.db import COPY_FROM
+
+    g = active_grant()
+    staff = login("institution", g.institution)
+    n = COPY_FROM + 10
+    content = csv_bytes([f'{g.code},2025-06-01,"1,234.5{i % 10}",业务费,materials,试剂 "{i}",化玻公司,供应商,银行转账,'
+                         f"C-{i},是" for i in range(n)])
+    rep = upload(staff, content, "copy.csv").get_json()
+    assert rep["committed"] and rep["booked"] == n, rep["report"][:2]
+    e = db.session.get(Expense, rep["report"][3]["expense_id"])
+    assert (e.amount, e.description, e.findings) == (Decimal("1234.53"), '试剂 "3"', [])
+    assert db.session.execute(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.grant_id == g.id)).scalar_one() >= n

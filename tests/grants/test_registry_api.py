@@ -36,7 +36,7 @@ def test_institution_staff_create_a_draft_grant_and_money_is_a_string(login, db)
 
 @pytest.mark.parametrize("amount,why", [
     ("1000.005", "decimal"), ("NaN", "valid"), ("Infinity", "valid"), ("-5.00", "negative"), (True, "valid"),
-    ("abc", "valid"), ("1e20", "large"),
+    ("abc", "valid"), ("1e20", "valid"), ("1" + "0" * 20, "large"), ("1,5", "valid"), (12.5, "string"),
 ])
 def test_bad_amounts_are_refused_naming_the_field(login, db, amount, why):
     inst = InstitutionFactory()
