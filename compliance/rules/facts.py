@@ -25,6 +25,41 @@ class ExpenseFacts:
     expert_title: str | None
     expert_days: Decimal | None
     fund_source: str | None
+    # the rulebook's facts (travel, meetings, procurement, labour, partners); absent = not stated
+    trip_city: str | None = None
+    traveller_rank: str | None = None
+    nights: int | None = None
+    travel_days: int | None = None
+    hotel_invoice: bool | None = None
+    lodging_amount: Decimal | None = None
+    fare_amount: Decimal | None = None
+    meals_provided_days: int | None = None
+    meeting_class: str | None = None
+    attendees: int | None = None
+    meeting_staff: int | None = None
+    meeting_days: int | None = None
+    procurement_method: str | None = None
+    procurement_record_no: str | None = None
+    partner_in_task_book: bool | None = None
+    partner_share: Decimal | None = None
+    fee_basis: str | None = None
+    pay_months: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriorPayment:
+    """An earlier stored, non-rejected expense of the same grant to the same payee (splitting, partner shares)."""
+
+    id: int | None              # a stored expense, or None for an earlier row of the same import file
+    expense_date: date
+    amount: Decimal
+    purpose: str | None
+    subject: str
+    row: int | None = None      # that row's number
+
+    @property
+    def label(self) -> str:
+        return f"#{self.id}" if self.id is not None else f"row {self.row}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +91,7 @@ class GrantFacts:
     spent_total: Decimal        # posted + reserved across all lines, before this expense
     lines: Mapping[str, LineFacts]  # by subject value; empty for post_subsidy
     equity_conditions: Mapping | None = None  # grant_to_equity: agreed use-of-funds conditions
+    institution_id: int | None = None         # picks the institution's own tighter policy layer, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +112,8 @@ class Context:
     duplicate_invoice_row: int | None = None   # or the earlier row of the same import file that claimed it
     project_member_names: frozenset[str] = frozenset()
     salaried_staff_names: frozenset[str] = frozenset()
+    # earlier expenses of this grant to this payee (by name), oldest first — budgets' service looks them up
+    same_payee_before: tuple[PriorPayment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Mapping
 
 from compliance.rules.facts import BudgetFacts, Context, ExpenseFacts, GrantFacts
-from compliance.rules.findings import Finding, Judgement, worst_severity
+from compliance.rules.findings import Calculation, Finding, Judgement, worst_severity
 from compliance.rules.rule import Rule
 from compliance.vocabulary import APPROVER_ORDER, FIELD_ZH, SEVERITY_ORDER, Verdict
 
@@ -25,6 +25,7 @@ def judge(expense: ExpenseFacts, grant: GrantFacts, ctx: Context, policy: "Polic
     text = desc.strip().lower() if desc else ""
     on = expense.expense_date
     findings: list[Finding] = []
+    calcs: list[Calculation] = []
     for rule in policy.expense_rules_for(grant):
         if rule.dated and on is not None and not rule.in_force(on):
             continue
@@ -33,18 +34,21 @@ def judge(expense: ExpenseFacts, grant: GrantFacts, ctx: Context, policy: "Polic
             continue
         if type(r) is Finding:
             findings.append(r)
+        elif type(r) is Calculation:
+            calcs.append(r)
         else:
-            findings.extend(r)
+            for x in r:
+                (calcs if type(x) is Calculation else findings).append(x)
 
     subsidy_eligible = None
     if grant.category == "post_subsidy":
         findings, subsidy_eligible = _post_subsidy(findings, expense, grant, policy)
     elif not findings:
-        return Judgement(Verdict.ALLOW.value, (), None)
+        return Judgement(Verdict.ALLOW.value, (), None, tuple(calcs))
 
     if len(findings) > 1:
         findings = merge_missing(findings)
-    return Judgement(worst_severity(findings), tuple(findings), subsidy_eligible)
+    return Judgement(worst_severity(findings), tuple(findings), subsidy_eligible, tuple(calcs))
 
 
 def _post_subsidy(findings: list[Finding], e: ExpenseFacts, g: GrantFacts, policy: "Policy"):
