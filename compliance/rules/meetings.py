@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from compliance.rules.facts import Context, ExpenseFacts, GrantFacts
 from compliance.rules.findings import calculation, finding, missing, yuan
-from compliance.rules.params import ParamReader, any_match
+from compliance.rules.params import CENT, ParamReader, any_match
 from compliance.rules.rule import Rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,9 +79,9 @@ def check_meeting(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, poli
                        f"needs approval", {"meeting_class": e.meeting_class})
     n, days = e.attendees, e.meeting_days
     cap = c.per_person_day * n * days
-    figures = {"meeting_class": e.meeting_class, "per_person_day": str(c.per_person_day),
-               "split": {k: str(v) for k, v in c.split.items()}, "attendees": n, "meeting_days": days,
-               "cap": str(cap), "amount": str(e.amount)}
+    figures = {"meeting_class": e.meeting_class, "per_person_day": str(c.per_person_day.quantize(CENT)),
+               "split": {k: str(v.quantize(CENT)) for k, v in c.split.items()}, "attendees": n, "meeting_days": days,
+               "cap": str(cap.quantize(CENT)), "amount": str(e.amount.quantize(CENT))}
     calc_zh = f"{e.meeting_class}：{yuan(c.per_person_day)} 元/人天 × {n} 人 × {days} 天 = {yuan(cap)} 元"
     calc_en = f"{e.meeting_class}: {yuan(c.per_person_day)} per person-day × {n} × {days} day(s) = {yuan(cap)} yuan"
     out = [calculation(rule, calc_zh, calc_en, figures)]
@@ -90,7 +90,7 @@ def check_meeting(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, poli
                            f"{rule.title_zh}：会议费 {yuan(e.amount)} 元超过上限（{calc_zh}），超出 "
                            f"{yuan(e.amount - cap)} 元",
                            f"{rule.title_en}: {yuan(e.amount)} yuan exceeds the cap ({calc_en}) by "
-                           f"{yuan(e.amount - cap)}", {**figures, "excess": str(e.amount - cap)}))
+                           f"{yuan(e.amount - cap)}", {**figures, "excess": str((e.amount - cap).quantize(CENT))}))
     if c.max_attendees is not None and n > c.max_attendees:
         out.append(finding(rule, P.scale_severity,
                            f"{rule.title_zh}：参会 {n} 人超过该类会议上限 {c.max_attendees} 人",

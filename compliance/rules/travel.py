@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from compliance.rules.facts import Context, ExpenseFacts, GrantFacts
 from compliance.rules.findings import calculation, finding, missing, yuan
-from compliance.rules.params import ZERO, ParamReader, any_match
+from compliance.rules.params import CENT, ZERO, ParamReader, any_match
 from compliance.rules.rule import Rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,11 +138,11 @@ def check_travel(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, polic
     fares = e.fare_amount or ZERO
     allowance = fares + lodging_allowed + meals + local
     figures = {"trip_city": city, "traveller_rank": e.traveller_rank, "nights": nights, "travel_days": days,
-               "nightly_cap": str(cap) if cap is not None else None, "lodging_invoice": str(lodging or ZERO),
-               "lodging_cap": str(lodging_cap), "lodging_allowed": str(lodging_allowed),
-               "meal_per_day": str(meal_rate), "meal_days": meal_days, "meals": str(meals),
-               "local_transport_per_day": str(P.local), "local_transport": str(local), "fares": str(fares),
-               "allowance": str(allowance), "amount": str(e.amount)}
+               "nightly_cap": _m(cap) if cap is not None else None, "lodging_invoice": _m(lodging or ZERO),
+               "lodging_cap": _m(lodging_cap), "lodging_allowed": _m(lodging_allowed),
+               "meal_per_day": _m(meal_rate), "meal_days": meal_days, "meals": _m(meals),
+               "local_transport_per_day": _m(P.local), "local_transport": _m(local), "fares": _m(fares),
+               "allowance": _m(allowance), "amount": _m(e.amount)}
     cname = _zh(policy, "cities", city)
     if with_lodging:
         lz = f"住宿 min(发票 {yuan(lodging)}, {yuan(cap)}×{nights} 晚) = {yuan(lodging_allowed)}"
@@ -165,8 +165,13 @@ def check_travel(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, polic
                            f"（超出 {yuan(over)} 元由个人负担）。{calc_zh}",
                            f"{rule.title_en}: the claim of {yuan(e.amount)} yuan exceeds the allowance of "
                            f"{yuan(allowance)} yuan (the traveller bears {yuan(over)}). {calc_en}",
-                           {**figures, "excess": str(over)}))
+                           {**figures, "excess": _m(over)}))
     return out
+
+
+def _m(d: Decimal) -> str:
+    """Money in figures: always two decimals, so the API and the tests read the same string."""
+    return str(d.quantize(CENT))
 
 
 def _zh(policy: "Policy", vocab: str, code: str) -> str:

@@ -45,15 +45,15 @@ def test_travel_allowance_is_computed_from_city_rank_and_nights_and_exactly_at_i
     j = judge(trip(), G, CTX, P2026)
     assert j.verdict == "allow", j
     c = calc(j, "TRAVEL-ALLOWANCE")
-    assert c.figures["allowance"] == "2640" and c.figures["lodging_allowed"] == "1000"
-    assert c.figures["meals"] == "300" and c.figures["local_transport"] == "240"
+    assert c.figures["allowance"] == "2640.00" and c.figures["lodging_allowed"] == "1000.00"
+    assert c.figures["meals"] == "300.00" and c.figures["local_transport"] == "240.00"
     assert "500.00×2" in c.message_zh and "2,640.00" in c.message_en
 
 
 def test_travel_one_fen_over_the_allowance_is_rejected_and_shows_the_calculation():
     j = judge(trip(amount=D("2640.01")), G, CTX, P2026)
     f = only(j, "TRAVEL-ALLOWANCE")
-    assert j.verdict == "reject" and f.figures["excess"] == "0.01" and f.figures["allowance"] == "2640"
+    assert j.verdict == "reject" and f.figures["excess"] == "0.01" and f.figures["allowance"] == "2640.00"
     assert "伙食补助" in f.message_zh and "财行〔2013〕531号" in f.source
 
 
@@ -61,13 +61,13 @@ def test_a_1500_yuan_night_in_ordos_pays_only_the_cap():
     j = judge(trip(trip_city="鄂尔多斯市", nights=1, travel_days=2, lodging_amount=D("1500"), fare_amount=D("0"),
                    amount=D("1500")), G, CTX, P2026)
     f = only(j, "TRAVEL-ALLOWANCE")
-    assert f.figures["nightly_cap"] == "320" and f.figures["lodging_allowed"] == "320"
-    assert f.figures["allowance"] == str(D("320") + 200 + 160)
+    assert f.figures["nightly_cap"] == "320.00" and f.figures["lodging_allowed"] == "320.00"
+    assert f.figures["allowance"] == "680.00"
 
 
 def test_no_hotel_invoice_means_no_lodging_but_the_allowances_are_paid():
     j = judge(trip(hotel_invoice=False, lodging_amount=None, fare_amount=D("1100"), amount=D("1640")), G, CTX, P2026)
-    assert j.verdict == "allow" and calc(j, "TRAVEL-ALLOWANCE").figures["lodging_allowed"] == "0"
+    assert j.verdict == "allow" and calc(j, "TRAVEL-ALLOWANCE").figures["lodging_allowed"] == "0.00"
     j = judge(trip(hotel_invoice=False, amount=D("1640.01")), G, CTX, P2026)
     assert j.verdict == "reject"
 
@@ -75,16 +75,16 @@ def test_no_hotel_invoice_means_no_lodging_but_the_allowances_are_paid():
 def test_peak_season_caps_apply_in_their_months_only():
     july = judge(trip(expense_date=date(2026, 7, 20), trip_city="hailar", lodging_amount=D("960"),
                       amount=D("960") + 300 + 240 + 1100), G, CTX, P2026)
-    assert july.verdict == "allow" and calc(july, "TRAVEL-ALLOWANCE").figures["nightly_cap"] == "480"
+    assert july.verdict == "allow" and calc(july, "TRAVEL-ALLOWANCE").figures["nightly_cap"] == "480.00"
     june = judge(trip(expense_date=date(2026, 6, 20), trip_city="hailar", lodging_amount=D("960"),
                       amount=D("960") + 300 + 240 + 1100), G, CTX, P2026)
-    assert june.verdict == "reject" and only(june, "TRAVEL-ALLOWANCE").figures["nightly_cap"] == "320"
+    assert june.verdict == "reject" and only(june, "TRAVEL-ALLOWANCE").figures["nightly_cap"] == "320.00"
 
 
 def test_meals_are_120_a_day_in_tibet_qinghai_xinjiang_and_none_for_provided_days():
     j = judge(trip(trip_city="urumqi", hotel_invoice=False, lodging_amount=None, meals_provided_days=1,
                    amount=D("1100") + 120 * 2 + 240), G, CTX, P2026)
-    assert j.verdict == "allow" and calc(j, "TRAVEL-ALLOWANCE").figures["meals"] == "240"
+    assert j.verdict == "allow" and calc(j, "TRAVEL-ALLOWANCE").figures["meals"] == "240.00"
 
 
 def test_missing_travel_facts_are_named_and_an_unknown_city_needs_approval():
@@ -108,7 +108,7 @@ def meeting(**kw):
 
 def test_meeting_cap_is_class_rate_times_attendees_times_days():
     j = judge(meeting(), G, CTX, P2026)   # 550 × 40 × 2 = 44,000
-    assert j.verdict == "allow" and calc(j, "MEETING-CAP").figures["cap"] == "44000"
+    assert j.verdict == "allow" and calc(j, "MEETING-CAP").figures["cap"] == "44000.00"
     j = judge(meeting(amount=D("44000.01")), G, CTX, P2026)
     assert j.verdict == "needs_approval" and only(j, "MEETING-CAP").figures["excess"] == "0.01"
 
@@ -292,7 +292,7 @@ def test_an_institution_may_tighten_a_national_figure_and_the_verdict_cites_both
     mine = grant(start_date=date(2025, 1, 1), end_date=date(2027, 12, 31), institution_id=7, lines=LINES,
                  fiscal_amount=D("20000000"), disbursed=D("20000000"))
     j = judge(trip(amount=D("2540")), mine, CTX, p)   # 450 × 2 = 900 lodging: 2,540 allowed
-    assert j.verdict == "allow" and calc(j, "TRAVEL-ALLOWANCE").figures["nightly_cap"] == "450"
+    assert j.verdict == "allow" and calc(j, "TRAVEL-ALLOWANCE").figures["nightly_cap"] == "450.00"
     j = judge(trip(amount=D("2540.01")), mine, CTX, p)
     assert j.verdict == "reject" and "某大学办法 第十条" in j.findings[0].source and "财行〔2013〕531号" in j.findings[0].source
     cash = judge(expense(expense_date=ON, purpose="other", description="零星", payment_method="cash",
