@@ -142,6 +142,12 @@ NAMES = tuple(f.name for f in FIELDS)
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
 
 
+def fields_for_purpose(purpose: str | None) -> tuple[ExpenseField, ...]:
+    """The fields an expense of this purpose is asked for: every general field plus those whose
+    ``for_purposes`` name it (the form shows the rest only when the purpose needs them)."""
+    return tuple(f for f in FIELDS if not f.for_purposes or purpose in f.for_purposes)
+
+
 def choice_map(f: ExpenseField) -> dict[str, str]:
     """Chinese label or alias → value, for the importer."""
     return {**{zh: v for v, zh in f.choices}, **dict(f.aliases)}

@@ -90,3 +90,10 @@ def test_every_new_field_says_which_purposes_need_it():
     assert {f.name for f in rulebook} >= {"trip_city", "traveller_rank", "nights", "meeting_class", "attendees",
                                           "procurement_method", "partner_in_task_book", "fee_basis"}
     assert ef.BY_NAME["trip_city"].for_purposes == ("travel",) and ef.BY_NAME["amount"].for_purposes == ()
+
+
+def test_the_fields_of_a_purpose_are_the_general_ones_plus_its_own():
+    travel = {f.name for f in ef.fields_for_purpose("travel")}
+    materials = {f.name for f in ef.fields_for_purpose("materials")}
+    assert {"trip_city", "nights", "amount"} <= travel and "meeting_class" not in travel
+    assert "procurement_method" in materials and "trip_city" not in materials
