@@ -78,7 +78,7 @@ def yuan(d: Decimal) -> str:
 
 
 def finding(rule: Rule, severity: str, zh: str, en: str, figures: dict, missing_field: str | None = None) -> Finding:
-    if rule.unconfirmed:
+    if rule.unconfirmed and missing_field is None:
         figures = {**figures, "unconfirmed": list(rule.unconfirmed)}
         zh += "（所用数额尚待核实）"
         en += " (the figure used is unconfirmed)"
