@@ -106,6 +106,25 @@ class Expense(Base):
     expert_days: Mapped[Optional[Decimal]] = mapped_column(Numeric(6, 1))
     fund_source: Mapped[Optional[str]] = mapped_column(String(64))
     researcher_id: Mapped[Optional[int]] = mapped_column(ForeignKey("researchers.id"))  # who benefits (youth rule)
+    # the facts of the rulebook (travel, meetings, procurement, labour, partners): fields.py, migration 0004_rulebook
+    trip_city: Mapped[Optional[str]] = mapped_column(String(32))
+    traveller_rank: Mapped[Optional[str]] = mapped_column(String(16))
+    nights: Mapped[Optional[int]]
+    travel_days: Mapped[Optional[int]]
+    hotel_invoice: Mapped[Optional[bool]]
+    lodging_amount: Mapped[Optional[Decimal]] = mapped_column(Numeric(18, 2))
+    fare_amount: Mapped[Optional[Decimal]] = mapped_column(Numeric(18, 2))
+    meals_provided_days: Mapped[Optional[int]]
+    meeting_class: Mapped[Optional[str]] = mapped_column(String(16))
+    attendees: Mapped[Optional[int]]
+    meeting_staff: Mapped[Optional[int]]
+    meeting_days: Mapped[Optional[int]]
+    procurement_method: Mapped[Optional[str]] = mapped_column(String(32))
+    procurement_record_no: Mapped[Optional[str]] = mapped_column(String(64))
+    partner_in_task_book: Mapped[Optional[bool]]
+    partner_share: Mapped[Optional[Decimal]] = mapped_column(Numeric(18, 2))
+    fee_basis: Mapped[Optional[str]] = mapped_column(String(8))
+    pay_months: Mapped[Optional[int]]
 
     verdict: Mapped[Verdict] = mapped_column(_enum(Verdict, "verdict"))
     findings: Mapped[list] = mapped_column(default=list)
@@ -138,6 +157,7 @@ class Expense(Base):
         Index("ix_expenses_institution_pending", "institution_id", "submitted_at", "id",
               postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
         Index("ix_expenses_institution_id", "institution_id", "id"),
+        Index("ix_expenses_grant_payee", "grant_id", "payee_name"),   # the splitting / partner look-ups
     )
 
 

@@ -12,10 +12,12 @@ never commit.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,7 +27,7 @@ from compliance import sections
 from compliance.screening import Screener, compile_screening
 from compliance.models import PolicyVersion
 from compliance.policy_files import content_hash, load_policy_file, normalise, parse_date, parse_title
-from compliance.rules import KINDS, ParamReader, PolicyError, Rule, parse_tiers
+from compliance.rules import KINDS, ParamReader, PolicyError, Rule, parse_tiers, to_decimal
 from compliance.rules.registry import INVARIANTS
 from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY
 from compliance.sections import BudgetStructure, EvaluationParameters, SeedFigures
@@ -48,15 +50,19 @@ POLICY_DIR = Path(__file__).resolve().parent / "policies"
 DEFAULT_POLICY_SET = "ordos-research-funds"
 
 TOP_KEYS = {"policy_set", "version", "title", "effective_from", "effective_to", "status", "sources",
-            "parameters", "parameter_sources", "rules", "notes", "vocabularies", "screening", "supersedes"}
+            "parameters", "parameter_sources", "rules", "notes", "vocabularies", "screening", "supersedes",
+            "institution_layers"}
 RULE_KEYS = {"id", "kind", "title", "source", "scope", "effective_from", "effective_to", "severity",
-             "negative_list", "params", "notes"}
+             "negative_list", "params", "notes", "unconfirmed"}
+LAYER_KEYS = {"id", "title", "source", "institution_ids", "institution_kinds", "rules", "notes"}
 STATUSES = ("active", "draft")
 # Vocabulary parameters of the versions that predate the ``vocabularies`` section: code lists the rules are
 # checked against (they need no source of their own). A version with ``vocabularies`` states them there.
 VOCABULARIES = ("subjects", "purpose_codes", "payee_kinds", "payment_methods", "fund_sources")
 REQUIRED_PARAMETERS = ("budget_structure", "indirect_tiers", "fail_closed_severity")
 REQUIRED_VOCABULARIES = ("subjects", "purposes", "payee_kinds", "payment_methods", "fund_sources")
+# Vocabularies of the rulebook (travel, meetings, procurement): optional, {code: {zh, en}} in parameters.
+OPTIONAL_VOCABULARIES = ("cities", "traveller_ranks", "meeting_classes", "procurement_methods")
 
 
 # ---------------------------------------------------------------------------------------- Policy
@@ -118,7 +124,8 @@ class Policy:
         psources = content.get("parameter_sources") or {}
         if not isinstance(psources, Mapping):
             raise PolicyError(f"{name}: parameter_sources must be a mapping")
-        unsourced = sorted(k for k in params if k not in VOCABULARIES and k not in psources)
+        unsourced = sorted(k for k in params if k not in VOCABULARIES and k not in OPTIONAL_VOCABULARIES
+                           and k not in psources)
         if unsourced:
             raise PolicyError(f"{name}: parameters without a source in parameter_sources: {unsourced}")
         for k, src in psources.items():
@@ -155,6 +162,7 @@ class Policy:
         self.adjustment_rules = tuple(r for r in rules if r.target == ADJUSTMENT)
         self.subsidy_rules = tuple(r for r in rules if r.target == SUBSIDY)
         self.negative_list_ids = frozenset(r.id for r in rules if r.negative_list)
+        self.layers = self._compile_layers(content.get("institution_layers"), name)
         fallbacks = [r.id for r in self.adjustment_rules if r.params.fallback]
         if self.adjustment_rules and len(fallbacks) != 1:
             raise PolicyError(f"{name}: budget_adjustment rules need exactly one fallback rule, found {fallbacks}")
@@ -202,6 +210,18 @@ class Policy:
         p = self.parameters
         self._compile_vocabularies(name)
         vocab = self.vocab
+        self.labels: dict[str, dict] = {}
+        for key in OPTIONAL_VOCABULARIES:
+            v = p.get(key)
+            if v is None:
+                vocab[key] = frozenset()
+                continue
+            if not isinstance(v, Mapping) or not v:
+                raise PolicyError(f"{name}: parameters.{key} must map codes to {{zh, en}}")
+            for code, label in v.items():
+                parse_title(label, f"{name}: parameters.{key}.{code}")
+            vocab[key] = frozenset(v)
+            self.labels[key] = {**{label["zh"]: code for code, label in v.items()}, "__codes__": frozenset(v)}
         self.subjects = vocab["subjects"]
         self.subject_names = {c.code: c.zh for c in self.vocabularies["subjects"].codes}
         self.structure = sections.budget_structure(p["budget_structure"], self.subjects, name)
@@ -278,16 +298,104 @@ class Policy:
         reader = ParamReader(rid, raw.get("params") or {}, self.vocab)
         params = spec.compile(reader)
         reader.finish()
+        unconfirmed = raw.get("unconfirmed", ())
+        if unconfirmed is True:
+            unconfirmed = ("figures",)
+        if unconfirmed is False:
+            unconfirmed = ()
+        if not isinstance(unconfirmed, (list, tuple)) or not all(isinstance(u, str) for u in unconfirmed):
+            raise PolicyError(f"{where}: unconfirmed is true or a list of the params whose figures are unconfirmed")
+        bad = sorted(u for u in unconfirmed if u != "figures" and u not in (raw.get("params") or {}))
+        if bad:
+            raise PolicyError(f"{where}: unconfirmed names no param: {bad}")
         return Rule(rid, kind, spec.target, title_zh, title_en, source, severity, neg, eff_from, eff_to,
-                    tuple(scope), params, spec.check)
+                    tuple(scope), params, spec.check, tuple(unconfirmed))
+
+    # -- institutions' own layers -------------------------------------------------------------
+    def _compile_layers(self, raw: Any, name: str) -> tuple:
+        """``institution_layers``: an institution (by id) or a kind of institution tightens national figures.
+
+        Each layer names rules and the params it changes; every number it states must be at least as strict
+        as the national one (≤, or ≥ for the params a kind lists in ``larger_is_stricter``) — a looser
+        figure is refused here. The rule a grant of that institution is judged by cites both layers.
+        """
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            raise PolicyError(f"{name}: institution_layers must be a list")
+        layers = []
+        for i, layer in enumerate(raw):
+            where = f"{name}: institution_layers[{i}]"
+            if not isinstance(layer, Mapping) or not isinstance(layer.get("id"), str):
+                raise PolicyError(f"{where}: a layer is a mapping with an id")
+            where = f"{where} ({layer['id']})"
+            extra = sorted(set(layer) - LAYER_KEYS)
+            if extra:
+                raise PolicyError(f"{where}: unknown keys {extra} (allowed: {sorted(LAYER_KEYS)})")
+            parse_title(layer.get("title"), where)
+            if "source" not in layer:
+                raise PolicyError(f"{where}: source is required")
+            source = self._cite(layer["source"], where)
+            ids, kinds = layer.get("institution_ids"), layer.get("institution_kinds")
+            if ids is None and kinds is None:
+                raise PolicyError(f"{where}: name institution_ids or institution_kinds")
+            if ids is not None and (not isinstance(ids, list) or not all(isinstance(x, int) and not isinstance(x, bool)
+                                                                          for x in ids)):
+                raise PolicyError(f"{where}: institution_ids is a list of institution ids")
+            if kinds is not None:
+                bad = sorted(set(kinds) - SCOPE_KEYS["institution_kinds"][1]) if isinstance(kinds, list) else ["?"]
+                if bad:
+                    raise PolicyError(f"{where}: institution_kinds has unknown values {bad}")
+            overrides = layer.get("rules")
+            if not isinstance(overrides, Mapping) or not overrides:
+                raise PolicyError(f"{where}: rules maps rule ids to the params the layer tightens")
+            for rid, ov in overrides.items():
+                rule = self.rules_by_id.get(rid)
+                if rule is None or rule.target != EXPENSE:
+                    raise PolicyError(f"{where}: {rid!r} is not an expense rule of this version")
+                national = self._raw_params(rid)
+                _tighter(national, ov, rid, KINDS[rule.kind].larger_is_stricter, where)
+            layers.append((layer["id"], frozenset(ids or ()), frozenset(kinds or ()), source, dict(overrides)))
+        return tuple(layers)
+
+    def _raw_params(self, rule_id: str) -> Mapping:
+        for raw in self.content["rules"]:
+            if raw["id"] == rule_id:
+                return raw.get("params") or {}
+        raise KeyError(rule_id)
+
+    def _layered(self, layer_ids: tuple[str, ...]) -> dict[str, Rule]:
+        """The rules the given layers change, compiled with the stricter figure of every layer."""
+        chosen = [l for l in self.layers if l[0] in layer_ids]
+        out: dict[str, Rule] = {}
+        for rid in dict.fromkeys(r for l in chosen for r in l[4]):
+            rule = self.rules_by_id[rid]
+            spec = KINDS[rule.kind]
+            params = copy.deepcopy(self._raw_params(rid))
+            sources = [rule.source]
+            for l in chosen:
+                if rid in l[4]:
+                    _merge_stricter(params, l[4][rid], spec.larger_is_stricter)
+                    sources.append(l[3])
+            reader = ParamReader(rid, params, self.vocab)
+            compiled = spec.compile(reader)
+            reader.finish()
+            out[rid] = replace(rule, params=compiled, source="; ".join(dict.fromkeys(sources)))
+        return out
 
     # -- use ---------------------------------------------------------------------------------
     def expense_rules_for(self, grant: Any) -> tuple[Rule, ...]:
         """Expense rules whose scope matches the grant, cached per scope key."""
-        key = (grant.category, grant.funding_mode, grant.management_mode, grant.institution_kind, grant.fund_source)
+        inst = getattr(grant, "institution_id", None)
+        key = (grant.category, grant.funding_mode, grant.management_mode, grant.institution_kind, grant.fund_source,
+               inst)
         rules = self._scope_cache.get(key)
         if rules is None:
             rules = tuple(r for r in self.expense_rules if r.applies_to(grant))
+            layer_ids = tuple(l[0] for l in self.layers if inst in l[1] or grant.institution_kind in l[2])
+            if layer_ids:
+                layered = self._layered(layer_ids)
+                rules = tuple(layered.get(r.id, r) for r in rules)
             if len(self._scope_cache) < 4096:
                 self._scope_cache[key] = rules
         return rules
@@ -303,6 +411,36 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"<Policy {self.policy_set} {self.version} {self.status} {self.effective_from}..{self.effective_to}>"
+
+
+def _tighter(national: Any, override: Any, path: str, larger_ok: frozenset, where: str) -> None:
+    """Refuse an institution's figure that is looser than the national one (or that is not a figure)."""
+    if isinstance(override, Mapping):
+        if not isinstance(national, Mapping):
+            raise PolicyError(f"{where}: {path} is not a table in the national rule")
+        for k, v in override.items():
+            if k not in national:
+                raise PolicyError(f"{where}: {path}.{k} is not in the national rule (a layer only tightens figures)")
+            _tighter(national[k], v, f"{path}.{k}", larger_ok, where)
+        return
+    if isinstance(override, (list, bool)) or isinstance(national, (list, bool, Mapping)) or national is None:
+        raise PolicyError(f"{where}: {path}: a layer may only change numbers")
+    ov, nat = to_decimal(override, f"{where}: {path}"), to_decimal(national, f"{where}: {path}")
+    key = path.rsplit(".", 1)[-1]
+    looser = ov < nat if key in larger_ok else ov > nat
+    if looser:
+        raise PolicyError(f"{where}: {path} = {ov} is looser than the national {nat}; an institution may tighten "
+                          f"a national figure, never loosen it")
+
+
+def _merge_stricter(params: dict, override: Mapping, larger_ok: frozenset) -> None:
+    for k, v in override.items():
+        if isinstance(v, Mapping):
+            _merge_stricter(params[k], v, larger_ok)
+            continue
+        cur = to_decimal(params[k], k)
+        new = to_decimal(v, k)
+        params[k] = v if ((new > cur) if k in larger_ok else (new < cur)) else params[k]
 
 
 # ----------------------------------------------------------------------------------- DB helpers

@@ -65,6 +65,12 @@ FIELD_ZH = {
     "invoice_verified": "发票查验结果", "unit_value": "单台套价值", "quantity": "数量",
     "platform_registered": "大型仪器共享平台登记", "expert_title": "专家职称", "expert_days": "咨询天数",
     "fund_source": "资金来源", "equity_conditions": "拨改投资金使用条件",
+    "trip_city": "出差城市", "traveller_rank": "出差人员级别", "nights": "住宿天数", "travel_days": "出差天数",
+    "hotel_invoice": "住宿发票", "lodging_amount": "住宿费", "fare_amount": "城市间交通费",
+    "meals_provided_days": "对方提供伙食天数", "meeting_class": "会议类别", "attendees": "参会人数",
+    "meeting_staff": "工作人员人数", "meeting_days": "会期", "procurement_method": "采购方式",
+    "procurement_record_no": "采购备案号", "partner_in_task_book": "任务书约定的合作单位",
+    "partner_share": "任务书约定外拨金额", "fee_basis": "金额为税前/税后", "pay_months": "工资所属月数",
 }
 EXPENSE_FIELD_NAMES = frozenset(FIELD_ZH) - {"equity_conditions"}
 

@@ -20,7 +20,7 @@ def seeded(app, db):
     from grants.models import User
     from grants.seed import seed_demo
 
-    seed_demo("conformance-pass")
+    seed_demo("conformance-pass", living=False)
     tokens = {}
     for username in ("bureau", "inst_ordos_univ"):
         user = db.session.execute(select(User).where(User.username == username)).scalar_one()
@@ -38,7 +38,11 @@ def _operations(app):
 
     if id(app) not in _LOADED:
         schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-        _LOADED[id(app)] = [op.ok() for op in schema.get_all_operations()]
+        # The scheduler's endpoints read APScheduler's job store through connections of its own, which cannot
+        # see (SQLite: cannot even wait for) this test's rolled-back transaction: they are run against committed
+        # data in tests/reports/test_scheduler.py instead.
+        _LOADED[id(app)] = [op.ok() for op in schema.get_all_operations()
+                            if not op.ok().path.startswith("/api/v1/jobs")]
     return _LOADED[id(app)]
 
 

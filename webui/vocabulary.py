@@ -140,7 +140,7 @@ POLICY_DOMAINS = {"subject": "subjects", "purpose": "purposes", "payee_kind": "p
                   "payment_method": "payment_methods", "fund_source": "fund_sources", "expert_title": "expert_titles"}
 _vocabularies = current_vocabularies()
 for _domain, _name in POLICY_DOMAINS.items():
-    VOCABULARY[_domain] = {c.code: (c.zh, c.en) for c in _vocabularies[_name].codes}
+    VOCABULARY[_domain] = {c.code: (c.zh, c.en[:1].upper() + c.en[1:]) for c in _vocabularies[_name].codes}
 
 # a code looked up without a domain: the first domain that knows it (codes are consistent across domains)
 _ANY: dict[str, tuple[str, str]] = {}

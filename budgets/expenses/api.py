@@ -16,6 +16,7 @@ PAGE = {"page_size": 50, "max_page_size": 1000}
 def verdict_body(judgement, version, recorded: bool) -> dict:
     return {"verdict": judgement.verdict, "findings": [f.to_dict() for f in judgement.findings],
             "subsidy_eligible": judgement.subsidy_eligible, "recorded": recorded,
+            "calculations": [c.to_dict() for c in judgement.calculations],
             "policy_version": f"{version.policy_set} {version.version}" if version else None}
 
 

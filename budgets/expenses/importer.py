@@ -24,6 +24,7 @@ from budgets.expenses import fields as ef
 from budgets.expenses import service
 from budgets.models import Expense, ExpenseStatus, Verdict
 from compliance import policy as policy_store
+from compliance import rules
 from grants import ledger
 from grants.access import require_expense_submitter, scope
 from grants.db import CENT, bulk_insert, now, unit_of_work
@@ -280,6 +281,9 @@ class _Batch:
         self.states = {g.id: service.load_grant_state(g, lock=True) for g in sorted(grants.values(), key=lambda g: g.id)}
         self.stored_invoices = service.invoices_on_file(parsed.valid("invoice_no"), user)
         self.file_invoices: dict[str, int] = {}   # invoice → earlier row of this file
+        pairs = {(grants[d["grant_code"]].id, d["payee_name"].strip()) for _, d, _ in parsed
+                 if d and d.get("payee_name") and d["payee_name"].strip() and d.get("grant_code") in grants}
+        self.payee_history = service.payments_to_payees(pairs)   # + this file's rows as they are judged
         self.pick_version = policy_store.active_versions_picker(s)
         self.policies: dict[date, tuple] = {}
         self.counts: Counter = Counter()
@@ -310,8 +314,15 @@ class _Batch:
                 result["invalid"] += 1
                 continue
             inv = facts.invoice_no
+            payee = (facts.payee_name or "").strip()
+            history = self.payee_history.get((grant.id, payee), ()) if payee else ()
+            prior = tuple(p for p in history if p.expense_date <= when)
             judgement = service.judge_expense(facts, state, policy, self.stored_invoices.get(inv) if inv else None,
-                                              duplicate_row=self.file_invoices.get(inv) if inv else None)
+                                              duplicate_row=self.file_invoices.get(inv) if inv else None,
+                                              same_payee=prior)
+            if payee and judgement.verdict != "reject":
+                self.payee_history.setdefault((grant.id, payee), []).append(
+                    rules.PriorPayment(None, when, facts.amount, facts.purpose, facts.subject, row=n))
             if inv and inv not in self.file_invoices and judgement.verdict != "reject":
                 self.file_invoices[inv] = n
             verdict = judgement.verdict

@@ -99,9 +99,21 @@ class FindingSchema(Schema):
     missing_field = fields.Str(allow_none=True)
 
 
+class CalculationSchema(Schema):
+    """What a rule computed (a travel allowance, a meeting cap), shown whatever the verdict."""
+
+    rule_id = fields.Str()
+    kind = fields.Str()
+    message_zh = fields.Str()
+    message_en = fields.Str()
+    source = fields.Str()
+    figures = fields.Dict()
+
+
 class VerdictSchema(Schema):
     verdict = fields.Str()
     findings = fields.List(fields.Nested(FindingSchema))
+    calculations = fields.List(fields.Nested(CalculationSchema))
     subsidy_eligible = fields.Bool(allow_none=True)
     policy_version = fields.Str(allow_none=True)
     recorded = fields.Bool()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date as date_
 from decimal import Decimal
 
 from sqlalchemy import String, any_, bindparam, func, select
@@ -93,7 +94,8 @@ class GrantState:
             management_mode=g.management_mode.value, status=g.status.value, start_date=g.start_date,
             end_date=g.end_date, fund_source=g.fund_source, institution_kind=self.institution_kind,
             fiscal_amount=g.fiscal_amount, disbursed=self.disbursed, spent_total=spent_total, lines=lf,
-            equity_conditions=self.equity_conditions, programme=g.programme, reward_total=self.reward_total)
+            equity_conditions=self.equity_conditions, programme=g.programme, reward_total=self.reward_total,
+            institution_id=g.institution_id)
 
     def context(self, duplicate_of: "int | Elsewhere | None", duplicate_row: int | None = None) -> rules.Context:
         key = (duplicate_of, duplicate_row)
@@ -189,7 +191,8 @@ class GrantState:
                 status=f.status, start_date=f.start_date, end_date=f.end_date, fund_source=f.fund_source,
                 institution_kind=f.institution_kind, fiscal_amount=f.fiscal_amount, disbursed=f.disbursed,
                 spent_total=f.spent_total + spent + reserved, lines=self._line_facts,
-                equity_conditions=f.equity_conditions, programme=f.programme, reward_total=self.reward_total)
+                equity_conditions=f.equity_conditions, programme=f.programme, reward_total=self.reward_total,
+                institution_id=f.institution_id)
 
     def apply_verdict(self, subject: str, amount: Decimal, verdict: str, purpose: str | None = None) -> ExpenseStatus:
         """A fresh verdict's effect on the books: post allow/warn, reserve needs_approval, keep reject off."""
@@ -283,6 +286,35 @@ def invoices_on_file(invoices: set[str], user: User | None = None) -> dict[str, 
     return found
 
 
+def payments_to_payees(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[rules.PriorPayment]]:
+    """(grant id, payee name) → the stored, non-rejected expenses of that grant to that payee, oldest first:
+    the facts of the splitting and partner-share rules (the engine stays pure; this is its look-up)."""
+    out: dict[tuple[int, str], list[rules.PriorPayment]] = {p: [] for p in pairs}
+    by_grant: dict[int, set[str]] = {}
+    for gid, name in pairs:
+        by_grant.setdefault(gid, set()).add(name)
+    for gid, names in by_grant.items():
+        names_l = sorted(names)
+        for i in range(0, len(names_l), 500):
+            rows = db.session.execute(select(
+                Expense.id, Expense.payee_name, Expense.expense_date, Expense.amount, Expense.purpose, Expense.subject)
+                .where(Expense.grant_id == gid, Expense.payee_name.in_(names_l[i:i + 500]),
+                       Expense.status.notin_((ExpenseStatus.REJECTED, ExpenseStatus.REVERSED)))
+                .order_by(Expense.expense_date, Expense.id))
+            for eid, name, d, amount, purpose, subject in rows:
+                out[(gid, name)].append(rules.PriorPayment(eid, d, amount, purpose, subject))
+    return out
+
+
+def same_payee_before(grant_id: int, payee_name: str | None, on: date_, exclude: int | None = None
+                      ) -> tuple[rules.PriorPayment, ...]:
+    """The earlier (up to ``on``) stored expenses of a grant to one payee (see :func:`payments_to_payees`)."""
+    if not payee_name or not payee_name.strip():
+        return ()
+    found = payments_to_payees({(grant_id, payee_name.strip())})[(grant_id, payee_name.strip())]
+    return tuple(p for p in found if p.expense_date <= on and p.id != exclude)
+
+
 def duplicate_invoice_of(invoice_no: str | None, user: User | None = None) -> "int | Elsewhere | None":
     return invoices_on_file({invoice_no}, user).get(invoice_no) if invoice_no else None
 
@@ -291,7 +323,8 @@ _NO_POLICY = "POLICY-IN-FORCE"
 
 
 def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicate_of: "int | Elsewhere | None",
-                  release: tuple[str, Decimal] | None = None, duplicate_row: int | None = None) -> rules.Judgement:
+                  release: tuple[str, Decimal] | None = None, duplicate_row: int | None = None,
+                  same_payee: tuple = ()) -> rules.Judgement:
     """The verdict on one expense; with no policy in force it fails closed (needs_approval)."""
     if policy is None:
         f = rules.Finding(rule_id=_NO_POLICY, kind="policy", severity="needs_approval",
@@ -299,7 +332,10 @@ def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicat
                           message_en=f"no policy version in force on {facts.expense_date}: manual review",
                           source="—", figures={"expense_date": facts.expense_date.isoformat()})
         return rules.Judgement("needs_approval", (f,), None)
-    judgement = rules.judge(facts, state.facts(release), state.context(duplicate_of, duplicate_row), policy)
+    ctx = state.context(duplicate_of, duplicate_row)
+    if same_payee:
+        ctx = replace(ctx, same_payee_before=tuple(same_payee))
+    judgement = rules.judge(facts, state.facts(release), ctx, policy)
     return holds.with_holds(judgement, state.holds)
 
 
@@ -310,8 +346,10 @@ def check_expense(data: dict, user: User) -> tuple[rules.Judgement, PolicyVersio
     state = load_grant_state(grant, lock=False)
     refuse_unbookable(data, grant, state)
     version, policy = policy_version_on(data["expense_date"])
-    return judge_expense(expense_facts(data), state, policy,
-                         duplicate_invoice_of(data.get("invoice_no"), user)), version
+    facts = expense_facts(data)
+    prior = same_payee_before(grant.id, facts.payee_name, facts.expense_date)
+    return judge_expense(facts, state, policy, duplicate_invoice_of(data.get("invoice_no"), user),
+                         same_payee=prior), version
 
 
 def refuse_unbookable(data: dict, grant: Grant, state: "GrantState") -> None:
@@ -371,7 +409,9 @@ def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -
             refuse_unbookable(data, grant, state)
             version, policy = policy_version_on(data["expense_date"])
             facts = expense_facts(data)
-            judgement = judge_expense(facts, state, policy, duplicate_invoice_of(facts.invoice_no, user))
+            prior = same_payee_before(grant.id, facts.payee_name, facts.expense_date)
+            judgement = judge_expense(facts, state, policy, duplicate_invoice_of(facts.invoice_no, user),
+                                      same_payee=prior)
             expense = Expense(grant_id=grant.id, institution_id=grant.institution_id, researcher_id=data.get("researcher_id"),
                               **{**{f: data.get(f) for f in EXPENSE_FIELDS}, "description": facts.description,
                                  "subject": facts.subject},

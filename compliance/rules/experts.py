@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from compliance.rules.facts import Context, ExpenseFacts, GrantFacts
 from compliance.rules.findings import finding, missing, yuan
+from compliance.rules.labour import net_amount
 from compliance.rules.params import CENT, ParamReader, any_match
 from compliance.rules.rule import Rule
 from compliance.text import normalise
@@ -114,12 +115,16 @@ def check_expert_rate(rule: Rule, e: ExpenseFacts, g: GrantFacts, ctx: Context, 
         cap = expert_fee_cap(top, days, P) * persons
         figures["expert_days"] = str(days)
         basis_zh, basis_en = f"{days} 天", f"{days} day(s)"
+    amount = e.amount
+    if e.fee_basis == "gross":   # the rates are after tax: compare the net amount (kind fee_basis computes it)
+        amount = net_amount(policy, e)
+        figures.update(gross=str(e.amount), net=str(amount))
     figures.update(cap=str(cap), amount=str(e.amount))
-    if e.amount <= cap:
+    if amount <= cap:
         return None
     return finding(rule, rule.severity,
-                   f"专家咨询费 {yuan(e.amount)} 元超过标准上限 {yuan(cap)} 元（{title}，{basis_zh}，"
+                   f"专家咨询费 {yuan(amount)} 元超过标准上限 {yuan(cap)} 元（{title}，{basis_zh}，"
                    f"{persons} 人，日标准上限 {yuan(top)} 元）",
-                   f"Expert fee {yuan(e.amount)} yuan exceeds the cap of {yuan(cap)} yuan ({title}, {basis_en}, "
+                   f"Expert fee {yuan(amount)} yuan exceeds the cap of {yuan(cap)} yuan ({title}, {basis_en}, "
                    f"{persons} person(s), top daily rate {yuan(top)} yuan)", figures)
 

@@ -25,6 +25,41 @@ class ExpenseFacts:
     expert_title: str | None
     expert_days: Decimal | None
     fund_source: str | None
+    # the rulebook's facts (travel, meetings, procurement, labour, partners); absent = not stated
+    trip_city: str | None = None
+    traveller_rank: str | None = None
+    nights: int | None = None
+    travel_days: int | None = None
+    hotel_invoice: bool | None = None
+    lodging_amount: Decimal | None = None
+    fare_amount: Decimal | None = None
+    meals_provided_days: int | None = None
+    meeting_class: str | None = None
+    attendees: int | None = None
+    meeting_staff: int | None = None
+    meeting_days: int | None = None
+    procurement_method: str | None = None
+    procurement_record_no: str | None = None
+    partner_in_task_book: bool | None = None
+    partner_share: Decimal | None = None
+    fee_basis: str | None = None
+    pay_months: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriorPayment:
+    """An earlier stored, non-rejected expense of the same grant to the same payee (splitting, partner shares)."""
+
+    id: int | None              # a stored expense, or None for an earlier row of the same import file
+    expense_date: date
+    amount: Decimal
+    purpose: str | None
+    subject: str
+    row: int | None = None      # that row's number
+
+    @property
+    def label(self) -> str:
+        return f"#{self.id}" if self.id is not None else f"row {self.row}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +99,7 @@ class GrantFacts:
     equity_conditions: Mapping | None = None  # grant_to_equity: agreed use-of-funds conditions
     programme: str | None = None              # 资助计划 code (compliance/data/programmes.yaml)
     reward_total: Decimal = Decimal("0")      # reward (绩效) extraction posted or queued, before this expense
+    institution_id: int | None = None         # picks the institution's own tighter policy layer, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +121,8 @@ class Context:
     duplicate_invoice_elsewhere: bool = False   # or an expense the caller may not see (another institution's)
     project_member_names: frozenset[str] = frozenset()
     salaried_staff_names: frozenset[str] = frozenset()
+    # earlier expenses of this grant to this payee (by name), oldest first — budgets' service looks them up
+    same_payee_before: tuple[PriorPayment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from compliance.vocabulary import FIELD_ZH, SEVERITY_ORDER, Verdict
 if TYPE_CHECKING:  # pragma: no cover - compliance.policy imports this package (a real cycle at run time)
     from compliance.policy import Policy
 
-__all__ = ["Finding", "Judgement", "SEVERITY_ORDER", "finding", "missing", "worst_severity", "yuan", "subject_zh"]
+__all__ = ["Calculation", "Finding", "Judgement", "calculation", "SEVERITY_ORDER", "finding", "missing", "worst_severity", "yuan", "subject_zh"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +32,33 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Calculation:
+    """What a rule computed for the expense (a travel allowance, a meeting cap) whether or not it found
+    anything: shown by the dry run beside the findings; it never changes the verdict."""
+
+    rule_id: str
+    kind: str
+    message_zh: str
+    message_en: str
+    source: str
+    figures: dict
+
+    def to_dict(self) -> dict:
+        return {"rule_id": self.rule_id, "kind": self.kind, "message_zh": self.message_zh,
+                "message_en": self.message_en, "source": self.source, "figures": dict(self.figures)}
+
+
+@dataclass(frozen=True, slots=True)
 class Judgement:
     verdict: str
     findings: tuple[Finding, ...]
     subsidy_eligible: bool | None
+    calculations: tuple[Calculation, ...] = ()
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "findings": [f.to_dict() for f in self.findings],
-                "subsidy_eligible": self.subsidy_eligible}
+                "subsidy_eligible": self.subsidy_eligible,
+                "calculations": [c.to_dict() for c in self.calculations]}
 
 
 
@@ -59,7 +78,15 @@ def yuan(d: Decimal) -> str:
 
 
 def finding(rule: Rule, severity: str, zh: str, en: str, figures: dict, missing_field: str | None = None) -> Finding:
+    if rule.unconfirmed and missing_field is None:
+        figures = {**figures, "unconfirmed": list(rule.unconfirmed)}
+        zh += "（所用数额尚待核实）"
+        en += " (the figure used is unconfirmed)"
     return Finding(rule.id, rule.kind, severity, zh, en, rule.source, figures, missing_field)
+
+
+def calculation(rule: Rule, zh: str, en: str, figures: dict) -> Calculation:
+    return Calculation(rule.id, rule.kind, zh, en, rule.source, figures)
 
 
 def missing(rule: Rule, policy: "Policy", fieldname: str, why_zh: str = "", why_en: str = "") -> Finding:

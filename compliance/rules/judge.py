@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Mapping
 
 from compliance.rules.facts import BudgetFacts, Context, ExpenseFacts, GrantFacts
-from compliance.rules.findings import Finding, Judgement, worst_severity
+from compliance.rules.findings import Calculation, Finding, Judgement, worst_severity
 from compliance.rules.rule import Rule
 from compliance.text import normalise
 from compliance.vocabulary import APPROVER_ORDER, FIELD_ZH, SEVERITY_ORDER, Verdict
@@ -25,6 +25,7 @@ def judge(expense: ExpenseFacts, grant: GrantFacts, ctx: Context, policy: "Polic
     text = normalise(expense.description)   # width, script, case, spaces: see compliance.text
     on = expense.expense_date
     findings: list[Finding] = []
+    calcs: list[Calculation] = []
     for rule in policy.expense_rules_for(grant):
         if rule.dated and on is not None and not rule.in_force(on):
             continue
@@ -33,18 +34,41 @@ def judge(expense: ExpenseFacts, grant: GrantFacts, ctx: Context, policy: "Polic
             continue
         if type(r) is Finding:
             findings.append(r)
+        elif type(r) is Calculation:
+            calcs.append(r)
         else:
-            findings.extend(r)
+            for x in r:
+                (calcs if type(x) is Calculation else findings).append(x)
 
     subsidy_eligible = None
     if grant.category == "post_subsidy":
         findings, subsidy_eligible = _post_subsidy(findings, expense, grant, policy)
     elif not findings:
-        return Judgement(Verdict.ALLOW.value, (), None)
+        return Judgement(Verdict.ALLOW.value, (), None, tuple(calcs))
 
     if len(findings) > 1:
-        findings = merge_missing(findings)
-    return Judgement(worst_severity(findings), tuple(findings), subsidy_eligible)
+        findings = one_per_rule(merge_missing(findings))
+    return Judgement(worst_severity(findings), tuple(findings), subsidy_eligible, tuple(calcs))
+
+
+def one_per_rule(findings: list[Finding]) -> list[Finding]:
+    """Two checks may reach the same rule (the description screening and the rulebook's own check both cite
+    NEG-EXTRA-MGMT-FEE for utilities charged to direct costs): the verdict cites each rule once — the first
+    finding (the more severe one if they differ), with the other's sources and figures added to it."""
+    order: list[str] = []
+    kept: dict[str, Finding] = {}
+    for f in findings:
+        key = f"{f.rule_id}:{f.missing_field}" if f.missing_field else f.rule_id
+        first = kept.get(key)
+        if first is None:
+            order.append(key)
+            kept[key] = f
+            continue
+        if SEVERITY_ORDER[f.severity] > SEVERITY_ORDER[first.severity]:
+            first, f = f, first
+        sources = list(dict.fromkeys(part.strip() for src in (first.source, f.source) for part in src.split(";")))
+        kept[key] = replace(first, source="; ".join(s for s in sources if s), figures={**f.figures, **first.figures})
+    return [kept[k] for k in order]
 
 
 def _post_subsidy(findings: list[Finding], e: ExpenseFacts, g: GrantFacts, policy: "Policy"):

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from compliance.rules import (budget, categories, experts, negative_list, payments, period, programme, thresholds,
-                              vocabularies)
+from compliance.rules import (budget, cash, categories, experts, indirect, labour, meetings, negative_list, partners,
+                              payments, period, procurement, programme, thresholds, travel, vocabularies)
 from compliance.rules.params import ParamReader, no_params
 from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY, TARGETS, Rule
 
@@ -29,6 +29,9 @@ class KindSpec:
     check: Callable
     # a budget-setting kind may judge expenses too (the same rule, same id and source): its expense check
     expense_check: Callable | None = None
+    # an institution's layer may only tighten a kind's figures: every number it states must be ≤ the national
+    # one, except the params named here, where a larger number is the stricter one (a longer look-back window)
+    larger_is_stricter: frozenset = frozenset()
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -48,6 +51,18 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in (
     KindSpec("invoice_verification", EXPENSE, payments.compile_invoice, payments.check_invoice),
     KindSpec("related_party", EXPENSE, payments.compile_related, payments.check_related),
     KindSpec("expert_fee_rate", EXPENSE, experts.compile_expert_rate, experts.check_expert_rate),
+    KindSpec("travel_allowance", EXPENSE, travel.compile_travel, travel.check_travel),
+    KindSpec("meeting_cap", EXPENSE, meetings.compile_meeting, meetings.check_meeting),
+    KindSpec("card_mandatory", EXPENSE, cash.compile_card, cash.check_card),
+    KindSpec("cash_limit", EXPENSE, cash.compile_cash, cash.check_cash),
+    KindSpec("procurement_threshold", EXPENSE, procurement.compile_threshold, procurement.check_threshold),
+    KindSpec("procurement_split", EXPENSE, procurement.compile_split, procurement.check_split,
+             larger_is_stricter=frozenset({"window_days"})),
+    KindSpec("labour_recipient", EXPENSE, labour.compile_recipient, labour.check_recipient),
+    KindSpec("hired_pay", EXPENSE, labour.compile_hired, labour.check_hired),
+    KindSpec("fee_basis", EXPENSE, labour.compile_fee_basis, labour.check_fee_basis),
+    KindSpec("indirect_double_charge", EXPENSE, indirect.compile_double, indirect.check_double),
+    KindSpec("partner_transfer", EXPENSE, partners.compile_partner, partners.check_partner),
     KindSpec("disbursed_funds", EXPENSE, no_params, categories.check_disbursed),
     KindSpec("equity_use_of_funds", EXPENSE, categories.compile_equity, categories.check_equity),
     KindSpec("subsidy_eligibility", SUBSIDY, categories.compile_subsidy, categories.check_subsidy),

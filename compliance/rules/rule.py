@@ -26,6 +26,7 @@ class Rule:
     scope: tuple                # ((grant attribute, frozenset, include?), ...)
     params: Any
     check: Callable | None = field(repr=False, default=None)
+    unconfirmed: tuple = ()     # params whose figures the research could not confirm ("figures": all of them)
 
     @property
     def dated(self) -> bool:

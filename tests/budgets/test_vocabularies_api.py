@@ -81,7 +81,7 @@ def test_the_vocabularies_endpoint_serves_the_drop_downs(login, db):
     g = active_grant()
     staff = login("institution", g.institution)
     body = staff.get("/api/v1/vocabularies").get_json()
-    assert body["version"] == "2021.2"
+    assert body["version"] == "2026.1"
     by_name = {v["name"]: v for v in body["vocabularies"]}
     assert {"subjects", "purposes", "payee_kinds", "payment_methods", "fund_sources", "expert_titles"} <= set(by_name)
     materials = next(c for c in by_name["purposes"]["codes"] if c["code"] == "materials")

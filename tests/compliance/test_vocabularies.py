@@ -98,7 +98,7 @@ def test_an_include_may_not_leave_the_policy_directory(tmp_path):
 
 def test_the_current_policy_is_the_newest_active_version_and_documents_its_vocabularies():
     p = current_policy()
-    assert (p.policy_set, p.version) == ("ordos-research-funds", "2021.2")
+    assert (p.policy_set, p.version) == ("ordos-research-funds", "2026.1")   # the rulebook version, from 2026-01-01
     doc = vocabularies_document(p)
     by_name = {v["name"]: v for v in doc["vocabularies"]}
     assert by_name["purposes"]["field"] == "purpose"

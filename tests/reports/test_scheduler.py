@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _start(url, out: Path):
     env = {**os.environ, "DATABASE_URL": url, "SCHEDULER_LEASE_SECONDS": "1", "MAIL_OUTBOX_INTERVAL_SECONDS": "1",
-           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": "9"}
+           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": "9", "SECRET_KEY": "scheduler-test-secret"}
     fh = open(out, "w")
     return subprocess.Popen([sys.executable, "-u", "-c", "from grants.cli import main; main()", "run-scheduler"],
                             cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
@@ -237,6 +237,9 @@ def test_the_bureau_sees_and_runs_jobs_on_a_page(app, committed_db, smtp):
     assert auditor.get("/jobs").status_code == 403
     committed_db.session.rollback()
     client, token = logged_in("web_bureau")
+    from flask import g
+
+    g.pop("csrf_token", None)  # the login began a new session: its CSRF token is the page's, not the login form's
     page = client.get("/jobs").get_data(as_text=True)
     assert "绩效评价：排期、逾期与提醒" in page and "下次运行 / next run" in page and "尚无记录 / none yet" in page
     csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
