@@ -9,5 +9,8 @@ def register_pages(app) -> None:
     from webui.institution import bp as inst_bp
     from webui.views import bp as web_bp
 
+    from webui.bureau import register as register_bureau
+
+    register_bureau(app)
     for bp in (common_bp, web_bp, inst_bp, auditor_bp, admin_bp):
         app.register_blueprint(bp)
