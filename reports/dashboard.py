@@ -128,6 +128,22 @@ def overdue_evaluations(session, as_of: date | None = None) -> list[dict]:
 VERDICT_SERIES = list(queries.VERDICTS)
 
 
+def rule_titles(session, on: date) -> dict[str, list[str]]:
+    """Rule id → [title zh, title en] from the policy versions on file (the newest title wins)."""
+    from compliance import policy as policy_store
+    from compliance.models import PolicyVersion
+
+    titles: dict[str, list[str]] = {}
+    for version in session.scalars(select(PolicyVersion).order_by(PolicyVersion.id)):
+        try:
+            policy = policy_store.policy_for(version)
+        except Exception:  # a version that no longer parses names no titles; the id is shown instead
+            continue
+        for r in policy.rules:
+            titles[r.id] = [r.title_zh, r.title_en]
+    return titles
+
+
 def dashboard(session, as_of: date | None = None) -> dict:
     """Every panel of the dashboard: charts (tables to draw) and the seed-policy figures."""
     as_of = as_of or today()
@@ -146,7 +162,7 @@ def dashboard(session, as_of: date | None = None) -> dict:
               [("month", "text"), ("expenses", "int"), ("amount", "money"), *vcols],
               [{k: r[k] for k in ("month", "expenses", "amount", *VERDICT_SERIES)} for r in co["by_month"]]),
         Chart("violations_by_rule", "hbar", "rule_id", ["warn", "needs_approval", "reject"],
-              [("rule_id", "text"), ("expenses", "int"), ("amount", "money"), *vcols],
+              [("rule_id", "rule"), ("expenses", "int"), ("amount", "money"), *vcols],
               [{k: r[k] for k in ("rule_id", "expenses", "amount", *VERDICT_SERIES)} for r in co["by_rule"]]),
         Chart("violations_by_institution", "hbar", "name", ["warn", "needs_approval", "reject"],
               [("name", "text"), ("expenses", "int"), ("amount", "money"), ("rejected_amount", "money"), *vcols],
@@ -205,6 +221,7 @@ def dashboard(session, as_of: date | None = None) -> dict:
                for r in seed["horizontal_projects"]["projects"]]),
     ]
     return {"as_of": as_of.isoformat(), "charts": {c.key: c.to_dict() for c in charts},
+            "rule_titles": rule_titles(session, as_of),
             "totals": {"expenses": co["expenses"], "amount": co["amount"], "queue": co["approval_queue"],
                        "grants_active": len(be["grants"]), "at_risk": len(risk_rows)},
             "seed": {"parameters": seed["parameters"],
@@ -243,7 +260,7 @@ def chart_workbook(chart: dict, title: str, headings: dict[str, str] | None = No
                 v = Decimal(v)
             elif isinstance(v, list):
                 v = ", ".join(headings.get(x, x) for x in v)
-            elif v is not None and (kind.startswith("label:") or kind == "bool"):
+            elif v is not None and (kind.startswith("label:") or kind in ("bool", "rule")):
                 v = headings.get(f"{kind}:{v}", v)
             values.append(v)
         ws.append(values)

@@ -18,7 +18,9 @@ from grants.extensions import db
 from grants.models import InstitutionKind
 from reports import dashboard as dash
 from reports import service as reports
-from webui.common import label, pct, yesno, yuan
+from webui.common import label, lang, pct, yesno, yuan
+
+VERDICTS = ("allow", "warn", "needs_approval", "reject")
 
 bp = Blueprint("dash", __name__, template_folder="templates")
 
@@ -40,33 +42,41 @@ TITLES = {
     "horizontal_projects": (_l("横向项目认定"), _l("非财政资金40万元以上的横向项目，验收后可认定为市级科技计划项目。")),
 }
 SECTIONS = [
-    (_l("合规"), ["verdicts_by_month", "violations_by_rule", "violations_by_institution", "violations_by_category",
+    (_l("合规审核"), ["verdicts_by_month", "violations_by_rule", "violations_by_institution", "violations_by_category",
                   "top_findings"]),
     (_l("预算执行"), ["execution_by_category", "execution_by_institution", "grants_at_risk", "overdue_evaluations"]),
     (_l("资金"), ["money_by_category"]),
 ]
 HEADINGS = {
-    "month": _l("月份"), "expenses": _l("支出笔数"), "amount": _l("金额"), "allow": _l("合规"), "warn": _l("提示"),
-    "needs_approval": _l("需审批"), "reject": _l("不合规"), "rule_id": _l("规则"), "name": _l("单位"),
+    "month": _l("月份"), "expenses": _l("支出笔数"), "amount": _l("金额"), "rule_id": _l("规则名称"), "name": _l("承担单位"),
     "rejected_amount": _l("不合规金额"), "category": _l("类别"), "rejected": _l("不合规笔数"), "flagged": _l("需关注笔数"),
     "rejected_share": _l("不合规占比"), "grants": _l("课题数"), "budget": _l("预算"), "spent": _l("已支出"),
     "reserved": _l("待审批占用"), "available": _l("可用余额"), "execution_rate": _l("执行率"),
-    "time_elapsed": _l("时间进度"), "institution": _l("单位"), "code": _l("课题"), "flags": _l("风险"),
-    "evaluation_kind": _l("评价类型"), "due_date": _l("截止日期"), "days_overdue": _l("逾期天数"),
+    "time_elapsed": _l("时间进度"), "institution": _l("承担单位"), "code": _l("课题编号"), "flags": _l("风险"),
+    "evaluation_kind": _l("评价类型"), "due_date": _l("评价截止日"), "days_overdue": _l("逾期天数"),
     "tranches_paid": _l("已拨付批次"), "tranches_planned": _l("计划批次"), "subsidy_assessed": _l("后补助核定"),
     "subsidy_paid": _l("后补助已拨付"), "equity_cost": _l("股权投资成本"), "equity_proceeds": _l("股权回收"),
     "basic_research_amount": _l("基本科研业务费"), "youth_amount": _l("40岁以下人员"), "youth_share": _l("青年占比"),
     "meets_goal": _l("达到目标"), "year": _l("年度"), "previous_year": _l("上年"), "growth": _l("增长率"),
     "meets_target": _l("达到目标"), "label": _l("企业与年度"), "rd_spend": _l("研发投入"), "increment": _l("增量"),
-    "add_back": _l("视同利润加回"), "grant_code": _l("课题"), "expense_date": _l("日期"), "description": _l("说明"),
+    "add_back": _l("视同利润加回"), "grant_code": _l("课题编号"), "expense_date": _l("日期"), "description": _l("说明"),
     "unit_value": _l("单价"), "quantity": _l("数量"), "platform_registered": _l("已登记共享"), "status": _l("状态"),
     "title": _l("名称"), "non_fiscal_amount": _l("非财政资金"), "eligible": _l("可认定"),
     "under_spending": _l("执行偏慢"), "over_spending": _l("执行过快"),
 }
 
 
-def _text(v, kind: str) -> str:
+def _heading(key: str) -> str:
+    if key in VERDICTS:
+        return label(key, "verdict")
+    return str(HEADINGS.get(key, key))
+
+
+def _text(v, kind: str, rules: dict | None = None) -> str:
     """A cell as the page shows it: money ¥1,234.50, ratios as percentages, labels never codes."""
+    if kind == "rule":
+        title = (rules or {}).get(v)
+        return (title[1] if lang() == "en" else title[0]) if title else str(v)
     if kind == "money":
         return yuan(v)
     if kind == "ratio":
@@ -90,19 +100,19 @@ def _number(v, kind: str):
     return float(d * 100) if kind == "ratio" else float(d)  # float only for drawing; tables show the Decimal
 
 
-def _view(chart: dict) -> dict:
+def _view(chart: dict, rules: dict) -> dict:
     """What the template and the script need: headings, cells as text, and the series as numbers."""
     kinds = dict((k, kind) for k, kind in chart["columns"])
     x_kind = kinds.get(chart["x"], "text")
     title, text = TITLES[chart["key"]]
     return {
         "key": chart["key"], "title": str(title), "text": str(text), "kind": chart["kind"],
-        "headings": [(str(HEADINGS.get(k, k)), kind) for k, kind in chart["columns"]],
-        "cells": [[(_text(r.get(k), kind), kind) for k, kind in chart["columns"]] for r in chart["rows"]],
+        "headings": [(_heading(k), kind) for k, kind in chart["columns"]],
+        "cells": [[(_text(r.get(k), kind, rules), kind) for k, kind in chart["columns"]] for r in chart["rows"]],
         "plot": {"kind": chart["kind"], "ratio": any(kinds.get(s) == "ratio" for s in chart["series"]),
                  "money": any(kinds.get(s) == "money" for s in chart["series"]),
-                 "x": [_text(r.get(chart["x"]), x_kind) for r in chart["rows"]],
-                 "series": [{"key": s, "name": str(HEADINGS.get(s, s)),
+                 "x": [_text(r.get(chart["x"]), x_kind, rules) for r in chart["rows"]],
+                 "series": [{"key": s, "name": _heading(s),
                              "data": [_number(r.get(s), kinds.get(s, "int")) for r in chart["rows"]]}
                             for s in chart["series"]]},
     }
@@ -119,7 +129,7 @@ def _data() -> dict:
 @login_required
 def dashboard():
     data = _data()
-    charts = {k: _view(c) for k, c in data["charts"].items()}
+    charts = {k: _view(c, data["rule_titles"]) for k, c in data["charts"].items()}
     soe = [i for i in db.session.scalars(grants.list_institutions(current_user)).all()
            if i.kind == InstitutionKind.STATE_OWNED]
     return render_template("bureau/dashboard.html", data=data, charts=charts, sections=SECTIONS,
@@ -134,11 +144,12 @@ def chart_xlsx(key):
     chart = data["charts"].get(key)
     if chart is None:
         abort(404)
-    headings = {k: str(v) for k, v in HEADINGS.items()}
+    headings = {k: _heading(k) for k, _kind in chart["columns"]}
+    headings.update({k: _heading(k) for k in ("under_spending", "over_spending")})
     for k, kind in chart["columns"]:
-        if kind.startswith("label:") or kind == "bool":
+        if kind.startswith("label:") or kind in ("bool", "rule"):
             for r in chart["rows"]:
-                headings[f"{kind}:{r.get(k)}"] = _text(r.get(k), kind)
+                headings[f"{kind}:{r.get(k)}"] = _text(r.get(k), kind, data["rule_titles"])
     from reports.exports import MIMETYPES
 
     resp = Response(dash.chart_workbook(chart, str(TITLES[key][0]), headings), mimetype=MIMETYPES["xlsx"])

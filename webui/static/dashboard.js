@@ -22,7 +22,7 @@
     var horizontal = p.kind === "hbar";
     var stacked = p.kind === "stacked" || p.kind === "hbar";
     var fmt = p.ratio ? function (v) { return v + "%"; } : p.money ? axisMoney : null;
-    var cat = {type: "category", data: p.x, axisLabel: {interval: 0, hideOverlap: true, width: 110, overflow: "truncate"}};
+    var cat = {type: "category", data: p.x, axisLabel: {interval: 0, hideOverlap: true, width: horizontal ? 170 : 110, overflow: "truncate"}};
     if (!horizontal && p.x.length > 8) cat.axisLabel.rotate = 35;
     var val = {type: "value", axisLabel: fmt ? {formatter: fmt} : {}};
     var series = p.series.map(function (s) {
@@ -31,7 +31,7 @@
               emphasis: {focus: "series"}};
     });
     return {
-      animation: false, grid: {left: horizontal ? 120 : 60, right: 16, top: 36, bottom: !horizontal && p.x.length > 8 ? 80 : 30, containLabel: false},
+      animation: false, grid: {left: horizontal ? 180 : 60, right: 16, top: 36, bottom: !horizontal && p.x.length > 8 ? 80 : 30, containLabel: false},
       legend: {top: 0, type: "scroll"},
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: function (v) {
         return p.ratio ? (v == null ? "—" : v.toFixed(1) + "%") : p.money ? money(v) : v; }},
