@@ -86,3 +86,88 @@ def test_dashboard_refused_to_institution_staff(live_server, browser):
     resp = page.goto(base + "/dashboard")
     assert resp.status == 403
     page.close()
+
+
+def _queue_fifty(app):
+    """Fifty expenses without an invoice number: each waits in the bureau's queue (through the service)."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from budgets.expenses.schemas import ExpenseInSchema
+    from budgets.expenses.service import submit_expense
+    from grants.extensions import db
+    from grants.models import Grant, User
+
+    with app.app_context():
+        staff = db.session.scalars(select(User).where(User.username == "inst_ordos_univ")).one()
+        grant = db.session.scalars(select(Grant).where(Grant.code == "ORD-2025-001")).one()
+        verdicts = set()
+        for i in range(50):
+            data = ExpenseInSchema().load({
+                "grant_id": grant.id, "expense_date": date(2025, 7, 1 + i % 28).isoformat(),
+                "amount": f"{777 + i / 100:.2f}", "subject": "operations", "purpose": "materials",
+                "description": f"试剂耗材第{i}批", "payee_name": "鄂尔多斯试剂公司", "payee_kind": "vendor",
+                "payment_method": "bank_transfer"})
+            e, _ = submit_expense(data, staff)
+            verdicts.add((e.verdict.value, e.status.value))
+        assert verdicts == {("needs_approval", "pending")}
+        return grant.id
+
+
+def test_bulk_approve_fifty_with_keyboard_and_filters(live_server, browser):
+    app, base = live_server
+    grant_id = _queue_fifty(app)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _login(page, base, "bureau")
+    page.click("nav >> text=审批队列")
+    page.select_option("#f-grant", str(grant_id))
+    page.fill("#f-amin", "777")
+    page.fill("#f-amax", "777.49")
+    page.select_option("#f-sort", "amount")
+    page.click("#queue-filters button[type=submit]")
+    assert "符合条件 50 笔" in page.inner_text("#queue-summary")
+    assert page.locator("#queue tbody tr[data-id]").count() == 50
+    amounts = page.locator("#queue tbody tr td.num").all_inner_texts()
+    assert amounts[:2] == ["¥777.00", "¥777.01"]                      # sorted by amount
+    assert "发票" in page.locator("#queue tbody tr").first.inner_text()  # the finding inline, in Chinese
+    shot(page, "bureau-queue-zh")
+
+    # the keyboard: j moves, x selects, a without a reason asks for one
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    assert page.inner_text("#selected-count strong") == "1"
+    page.keyboard.press("x")
+    assert page.inner_text("#selected-count strong") == "0"
+    page.keyboard.press("a")
+    assert page.evaluate("document.activeElement.id") == "bulk-reason"
+    page.keyboard.press("Escape")
+
+    # all fifty with one reason
+    page.check("#select-all")
+    assert page.inner_text("#selected-count strong") == "50"
+    page.fill("#bulk-reason", "材料费支出真实，发票后补")
+    page.click("#bulk-approve")
+    page.wait_for_selector(".flash-ok")
+    assert "已批准 50 笔" in page.inner_text(".flash-ok")
+    assert "符合条件 0 笔" in page.inner_text("#queue-summary")
+
+    from sqlalchemy import func, select
+
+    from budgets.models import Expense, ExpenseStatus
+    from grants.extensions import db
+
+    with app.app_context():
+        posted = db.session.scalar(select(func.count()).where(
+            Expense.grant_id == grant_id, Expense.amount.between(777, 777.49), Expense.status == ExpenseStatus.POSTED,
+            Expense.decision_reason == "材料费支出真实，发票后补"))
+    assert posted == 50
+
+    page.goto(base + "/lang/en")
+    page.goto(base + "/bureau/queue")
+    assert "Approval queue" in page.inner_text("h1")
+    shot(page, "bureau-queue-en")
+    page.goto(base + "/bureau/adjustments")
+    assert page.locator("#levels a").count() == 3
+    page.goto(base + "/lang/zh")
+    page.close()
