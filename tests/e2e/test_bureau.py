@@ -171,3 +171,27 @@ def test_bulk_approve_fifty_with_keyboard_and_filters(live_server, browser):
     assert page.locator("#levels a").count() == 3
     page.goto(base + "/lang/zh")
     page.close()
+
+
+def test_bureau_pages_pass_axe(live_server, browser):
+    from tests.e2e.test_journeys import AXE
+
+    app, base = live_server
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _login(page, base, "bureau")
+    problems = []
+    for lang in ("zh", "en"):
+        page.goto(base + f"/lang/{lang}")
+        for url in BUREAU_PAGES:
+            page.goto(base + url)
+            page.add_script_tag(path=str(AXE))
+            # the bureau's own content (the shared navigation bar is checked by the journeys' axe test)
+            result = page.evaluate("async () => await axe.run('main', {resultTypes: ['violations']})")
+            problems += [f"{lang} {url}: {v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+                         for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    page.goto(base + "/lang/zh")
+    page.close()
+    assert problems == [], "\n".join(problems)
+
+
+BUREAU_PAGES = ["/dashboard", "/bureau/queue", "/bureau/adjustments"]
