@@ -195,3 +195,177 @@ def test_bureau_pages_pass_axe(live_server, browser):
 
 
 BUREAU_PAGES = ["/dashboard", "/bureau/queue", "/bureau/adjustments"]
+
+
+def _grant_form(page, base, code, title, institution, category, mode, fiscal, self_raised="", management=None):
+    page.goto(base + "/bureau/grants")
+    page.click("#new-grant")
+    page.fill("#f-code", code)
+    page.fill("#f-title", title)
+    page.select_option("#f-institution_id", label=institution)
+    pi = page.locator("#f-pi_id option", has_text=institution).first.get_attribute("value")
+    page.select_option("#f-pi_id", pi)
+    page.select_option("#f-category", category)
+    page.select_option("#f-funding_mode", mode)
+    if management:
+        page.select_option("#f-management_mode", management)
+    page.fill("#f-fiscal_amount", fiscal)
+    if self_raised:
+        page.fill("#f-self_raised_amount", self_raised)
+    page.fill("#f-start_date", "2025-01-01")
+    page.fill("#f-end_date", "2026-06-30")
+    page.click("#grant-form button[type=submit]")
+    page.wait_for_selector("#lifecycle")
+    assert code in page.inner_text("h1")
+    return int(page.url.rstrip("/").split("/")[-1].split("#")[0])
+
+
+def _act(page, action, reason):
+    page.fill(f"#f-reason-{action}", reason)
+    page.click(f"#action-{action} button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+
+
+def test_post_subsidy_grant_created_accepted_assessed_and_paid(live_server, browser):
+    app, base = live_server
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _login(page, base, "bureau")
+    grant_id = _grant_form(page, base, "ORD-2025-101", "煤矿井下智能巡检机器人（后补助）", "内蒙古伊泰氢能科技有限公司",
+                           "post_subsidy", "budgeted", "1000000.00", "3000000.00", management="open_competition")
+    assert "揭榜挂帅" in page.inner_text("h1 + div") and "先立项后补助" in page.inner_text("h1 + div")
+
+    # the budget being typed shows the tiered indirect cap (htmx)
+    page.fill("#f-amount_equipment", "400000")
+    page.fill("#f-amount_operations", "400000")
+    page.fill("#f-amount_labour", "100000")
+    page.fill("#f-amount_indirect", "100000")
+    page.locator("#budget-preview", has_text="合计 ¥1,000,000.00").wait_for()
+    assert page.inner_text("#cap") == "¥150,000.00"                    # 30% of (direct − equipment) ¥500,000.00
+    assert "未超上限" in page.inner_text("#budget-preview")
+    page.fill("#f-amount_indirect", "160000")
+    page.locator("#budget-preview", has_text="超过上限").wait_for()
+
+    # approval needs the subsidy terms first: the refusal says so beside the action
+    page.fill("#f-reason-approve", "专家评审通过")
+    page.click("#action-approve button[type=submit]")
+    assert "补助" in page.inner_text("#action-approve .invalid-feedback")
+    # terms, then the company spends its own money (through the service)
+    page.fill("#f-terms\\.ratio_cap", "30%")
+    page.fill("#f-terms\\.absolute_cap", "500000")
+    page.fill("#f-terms\\.programme", "企业研发后补助")
+    page.click("#terms-form button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    assert "30.0%" in page.inner_text("#terms") and "¥500,000.00" in page.inner_text("#terms")
+
+    # a lifecycle action asks for its reason
+    page.click("#action-approve button[type=submit]")
+    assert page.locator("#f-reason-approve.is-invalid").count() == 1
+    _act(page, "approve", "专家评审通过")
+    _act(page, "activate", "签订任务书")
+
+    # then the company spends its own money (through the service)
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from budgets.expenses.schemas import ExpenseInSchema
+    from budgets.expenses.service import submit_expense
+    from grants.extensions import db
+    from grants.models import User
+
+    with app.app_context():
+        staff = db.session.scalars(select(User).where(User.username == "inst_yitai_h2")).one()
+        for amount in ("800000.00", "400000.00"):
+            submit_expense(ExpenseInSchema().load({
+                "grant_id": grant_id, "expense_date": date(2025, 5, 10).isoformat(), "amount": amount,
+                "subject": "equipment", "purpose": "equipment_purchase", "description": "巡检机器人样机",
+                "payee_name": "鄂尔多斯装备公司", "payee_kind": "vendor", "payment_method": "bank_transfer",
+                "invoice_no": f"PS-{amount}", "invoice_verified": "true", "unit_value": amount, "quantity": 1,
+                "platform_registered": "true"}), staff)
+
+    # not before acceptance
+    page.click("#assess")
+    page.wait_for_selector(".flash-error")
+    assert "验收" in page.inner_text(".flash-error")
+    _act(page, "request_acceptance", "任务完成，申请验收")
+    _act(page, "accept", "验收专家组一致通过")
+    page.click("#assess")
+    page.wait_for_selector("#assessment")
+    text = page.inner_text("#assessment")
+    assert "¥1,200,000.00 × 30.0% = ¥360,000.00" in text          # the calculation shown
+    assert page.inner_text("#payable") == "¥360,000.00"
+    page.click("#pay-subsidy")
+    page.wait_for_selector(".flash-ok")
+    assert page.inner_text("#subsidy-paid") != "未拨付"
+    shot(page, "bureau-grant-subsidy-zh")
+    page.goto(base + "/lang/en")
+    page.goto(base + f"/bureau/grants/{grant_id}")
+    assert "Approve first, subsidise after" in page.inner_text("body")
+    shot(page, "bureau-grant-subsidy-en")
+    page.goto(base + "/lang/zh")
+    page.close()
+
+
+def test_grant_to_equity_investment_and_exit(live_server, browser):
+    app, base = live_server
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _login(page, base, "bureau")
+    _grant_form(page, base, "ORD-2025-102", "固态储氢材料中试（拨改投）", "鄂尔多斯实验室", "grant_to_equity", "lump_sum",
+                "2000000.00")
+    _act(page, "approve", "评审通过")
+    _act(page, "activate", "签订投资协议")
+    page.fill("#f-inv\\.investee_name", "鄂尔多斯储氢科技有限公司")
+    page.fill("#f-inv\\.amount", "2,000,000.00")
+    page.fill("#f-inv\\.pre_money_valuation", "18000000")
+    page.fill("#f-inv\\.invested_on", "2025-03-01")
+    page.click("#investment-form button[type=submit]")
+    page.wait_for_selector("#shareholding")
+    assert page.inner_text("#shareholding") == "10.00%"
+
+    # a dilution round, then the exit: shareholding to zero, proceeds and the multiple shown
+    page.select_option("#f-ev\\.kind", "dilution")
+    page.fill("#f-ev\\.event_date", "2025-09-01")
+    page.fill("#f-ev\\.round_size", "10000000")
+    page.fill("#f-ev\\.pre_money_valuation", "40000000")
+    page.click("#event-form button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    assert page.inner_text("#shareholding") == "8.00%"
+    page.select_option("#f-ev\\.kind", "exit")
+    page.fill("#f-ev\\.event_date", "2026-03-01")
+    page.fill("#f-ev\\.fraction_sold", "1")
+    page.fill("#f-ev\\.proceeds", "4100000")
+    page.click("#event-form button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    assert page.inner_text("#shareholding") == "0.00%"
+    assert page.inner_text("#pos-proceeds") == "¥4,100,000.00"
+    assert page.inner_text("#pos-gain") == "¥2,100,000.00"
+    assert page.inner_text("#pos-multiple") == "2.05×"
+    assert "退出" in page.inner_text("#equity-events") and page.locator("#event-form").count() == 0
+    page.close()
+
+
+def test_milestone_gated_tranche_blocked_then_paid(live_server, browser):
+    app, base = live_server
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _login(page, base, "bureau")
+    page.goto(base + "/bureau/grants")
+    page.click("text=ORD-2025-001")
+    gated = page.locator("#tranches tbody tr").nth(1)
+    assert "中期评估" in gated.inner_text() and "尚未通过验收" in gated.locator(".gate").inner_text()
+    gated.locator("button", has_text="拨付").click()
+    page.wait_for_selector(".flash-error")
+    assert "不能拨付" in page.inner_text(".flash-error")
+    assert "已拨付" not in page.locator("#tranches tbody tr").nth(1).inner_text()
+    shot(page, "bureau-grant-milestone-zh")
+
+    row = page.locator("#milestones tbody tr", has_text="中期评估")
+    row.locator("input[name=note]").fill("中期评估材料齐全，通过")
+    row.locator("button.btn-success").click()
+    page.wait_for_selector(".flash-ok")
+    assert "已通过" in page.locator("#milestones tbody tr", has_text="中期评估").inner_text()
+    gated = page.locator("#tranches tbody tr").nth(1)
+    assert gated.locator(".gate").count() == 0
+    gated.locator("button", has_text="拨付").click()
+    page.wait_for_selector(".flash-ok")
+    assert "已拨付" in page.locator("#tranches tbody tr").nth(1).inner_text()
+    page.close()
