@@ -4,6 +4,7 @@ milestones and tranches (why a tranche is blocked), 赛马制 selections, 先立
 payment, 拨改投 investment and its events. Every write goes through the same services as the API."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -23,7 +24,7 @@ from grants.models import (Category, EquityInvestment, FundingMode, Grant, Grant
                            SubsidyAssessment, SubsidyTerms)
 from grants.schemas import (EquityEventSchema, EquityInvestmentSchema, GrantSchema, MilestoneSchema,
                             SubsidyTermsSchema, TrancheSchema)
-from webui.common import lang
+from webui.common import label, lang
 
 bp = Blueprint("bgrant", __name__, template_folder="templates", url_prefix="/bureau/grants")
 
@@ -42,9 +43,20 @@ def _bureau():
         abort(403)
 
 
+_BILINGUAL = re.compile(r"\s*/\s+(?=[A-Za-z])")
+_CODES = re.compile(r"(?<![\w-])(draft|approved|active|closing|accepted|failed|closed|suspended|pending|rejected|paid|"
+                    r"planned|post_subsidy|grant_to_equity|competitive|stable)(?![\w-])")
+
+
+def bilingual(message: str) -> str:
+    """A service message "中文 / English" in the reader's language, status codes as their labels."""
+    parts = _BILINGUAL.split(message or "", maxsplit=1)
+    text = parts[1] if lang() == "en" and len(parts) == 2 else parts[0]
+    return _CODES.sub(lambda m: label(m.group(1)), text)
+
+
 def _msg(e: DomainError) -> str:
-    parts = e.message.split(" / ", 1)
-    return parts[-1] if lang() == "en" and len(parts) == 2 else parts[0]
+    return bilingual(e.message)
 
 
 def _form(*names) -> dict:
@@ -94,8 +106,6 @@ def new():
     institutions = db.session.scalars(grants.list_institutions(current_user)).all()
     researchers = db.session.scalars(grants.list_researchers(current_user)).all()
     races = db.session.scalars(db.select(Race).order_by(Race.id)).all()
-    from webui.common import label
-
     inst_name = {i.id: i.name for i in institutions}
     return render_template(
         "bureau/grant_new.html", errors=errors, values=values,
@@ -111,7 +121,7 @@ def _context(g) -> dict:
     lines = list_lines(g.id, current_user)
     tranches = disbursement.list_tranches(g.id, current_user)
     ctx = {"grant": g, "lines": lines, "milestones": disbursement.list_milestones(g.id, current_user),
-           "tranches": tranches, "gates": {t.id: disbursement.tranche_gate(g, t) for t in tranches},
+           "tranches": tranches, "gates": {t.id: bilingual(disbursement.tranche_gate(g, t) or "") for t in tranches},
            "actions": [a for a, sources in ACTION_SOURCES.items() if g.status.value in sources],
            "action_labels": ACTION_LABELS, "subjects": _subjects(g), "transitions": _transitions(g.id)}
     if g.category == Category.POST_SUBSIDY:
