@@ -369,3 +369,41 @@ def test_milestone_gated_tranche_blocked_then_paid(live_server, browser):
     page.wait_for_selector(".flash-ok")
     assert "已拨付" in page.locator("#tranches tbody tr").nth(1).inner_text()
     page.close()
+
+
+def test_adjustment_queue_by_level_approve(live_server, browser):
+    """An increase of equipment waits for the institution level; the bureau approves it from its queue."""
+    from decimal import Decimal as D
+
+    from sqlalchemy import select
+
+    from budgets.models import Subject
+    from budgets.service import request_adjustment
+    from grants.extensions import db
+    from grants.models import Grant, User
+
+    app, base = live_server
+    with app.app_context():
+        staff = db.session.scalars(select(User).where(User.username == "inst_ordos_univ")).one()
+        grant = db.session.scalars(select(Grant).where(Grant.code == "ORD-2025-001")).one()
+        adj = request_adjustment(grant.id, {"from_subject": Subject.OPERATIONS, "to_subject": Subject.EQUIPMENT,
+                                            "amount": D("30000.00"), "reason": "新增便携式检测仪"}, staff)
+        assert (adj.status.value, adj.approver_level) == ("pending", "institution")
+        adj_id, grant_id = adj.id, grant.id
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _login(page, base, "bureau")
+    page.click("nav >> text=调剂审批")
+    page.click("#levels >> text=项目承担单位")
+    row = page.locator(f"#adjustments tbody tr[data-id='{adj_id}']")
+    assert "业务费" in row.inner_text() and "设备费" in row.inner_text() and "¥30,000.00" in row.inner_text()
+    page.click("#levels >> text=项目主管部门")
+    assert page.locator(f"#adjustments tbody tr[data-id='{adj_id}']").count() == 0
+    page.click("#levels >> text=项目承担单位")
+    row = page.locator(f"#adjustments tbody tr[data-id='{adj_id}']")
+    row.locator("input[name=reason]").fill("设备确需增加")
+    row.locator("button.btn-success").click()
+    page.wait_for_selector(".flash-ok")
+    assert page.locator(f"#adjustments tbody tr[data-id='{adj_id}']").count() == 0
+    page.goto(base + f"/bureau/grants/{grant_id}")
+    assert "¥30,000.00" in page.locator("#budget tbody tr", has_text="设备费").inner_text()
+    page.close()
