@@ -18,6 +18,7 @@ def test_dashboard_chart_table_and_xlsx(live_server, browser, tmp_path):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     _login(page, base, "bureau")
+    assert page.locator("#panel-verdicts_by_month").count() == 1       # the bureau's home page is its dashboard
     page.click("nav >> text=总览")
     page.wait_for_selector("#panel-execution_by_category [data-chart] svg")  # drawn by ECharts
     assert not errors
