@@ -408,3 +408,49 @@ def test_adjustment_queue_by_level_approve(live_server, browser):
     page.goto(base + f"/bureau/grants/{grant_id}")
     assert "¥30,000.00" in page.locator("#budget tbody tr", has_text="设备费").inner_text()
     page.close()
+
+
+def test_horse_race_stage_selection_unblocks_the_chosen_team(live_server, browser):
+    """赛马制: two teams; the stage-2 tranche is blocked until the bureau selects a team for stage 2."""
+    from datetime import date
+    from decimal import Decimal as D
+
+    from sqlalchemy import select
+
+    from grants import disbursement, lifecycle, registry
+    from grants.extensions import db
+    from grants.models import Category, FundingMode, Institution, ManagementMode, Researcher, User
+
+    app, base = live_server
+    with app.app_context():
+        admin = db.session.scalars(select(User).where(User.username == "admin")).one()
+        race = disbursement.create_race("煤制烯烃催化剂赛马", ["方案比选", "中试放大"], admin)
+        race_id, stage2 = race.id, race.stages[1].id
+        ids = []
+        for n, inst_name in enumerate(("鄂尔多斯应用技术学院", "鄂尔多斯实验室")):
+            inst = db.session.scalars(select(Institution).where(Institution.name == inst_name)).one()
+            pi = db.session.scalars(select(Researcher).where(Researcher.institution_id == inst.id)).first()
+            g = registry.create_grant({
+                "code": f"ORD-RACE-9{n}", "title": f"催化剂团队{n + 1}", "institution_id": inst.id, "pi_id": pi.id,
+                "category": Category.COMPETITIVE, "funding_mode": FundingMode.LUMP_SUM,
+                "management_mode": ManagementMode.HORSE_RACE, "fiscal_amount": D("1000000.00"),
+                "start_date": date(2025, 1, 1), "end_date": date(2026, 12, 31), "race_id": race_id}, admin)
+            disbursement.create_tranche(g.id, {"planned_date": date(2025, 9, 1), "amount": D("600000.00"),
+                                               "race_stage_id": stage2}, admin)
+            for action in ("approve", "activate"):
+                lifecycle.transition(g.id, action, admin, "赛马立项")
+            ids.append(g.id)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _login(page, base, "bureau")
+    page.goto(base + f"/bureau/grants/{ids[0]}")
+    assert "未选中" in page.inner_text("#tranches .gate")
+    page.check(f"#race-2-{ids[0]}")
+    page.click("#race button[type=submit]")
+    page.wait_for_selector(".flash-ok")
+    assert page.locator("#tranches .gate").count() == 0
+    page.locator("#tranches button", has_text="拨付").click()
+    page.wait_for_selector(".flash-ok")
+    assert "已拨付" in page.inner_text("#tranches")
+    page.goto(base + f"/bureau/grants/{ids[1]}")                    # the other team stays blocked
+    assert "未选中" in page.inner_text("#tranches .gate")
+    page.close()
