@@ -132,7 +132,8 @@ def adjustments():
     from grants.models import Grant
 
     grant_of = {g.id: g for g in db.session.scalars(db.select(Grant).where(Grant.id.in_({a.grant_id for a in rows})))}
-    return render_template("bureau/adjustments.html", rows=rows, grant_of=grant_of, level=level, counts=q.adjustment_counts(current_user),
+    return render_template("bureau/adjustments.html", rows=rows, grant_of=grant_of, level=level,
+                           counts=q.adjustment_counts(current_user),
                            may_decide=q.may_decide(current_user))
 
 

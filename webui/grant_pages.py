@@ -61,7 +61,8 @@ def _msg(e: DomainError) -> str:
 
 def _form(*names) -> dict:
     """The posted fields, blanks left out (the schemas fill their defaults)."""
-    return {n: request.form[n].strip().replace(",", "") if n.endswith(("amount", "cap", "valuation", "size", "proceeds"))
+    money = ("amount", "cap", "valuation", "size", "proceeds")
+    return {n: request.form[n].strip().replace(",", "") if n.endswith(money)
             else request.form[n].strip() for n in names if request.form.get(n, "").strip() != ""}
 
 

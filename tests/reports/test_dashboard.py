@@ -21,7 +21,8 @@ AS_OF = date(2026, 1, 1)  # one year into 2025-01-01 … 2026-12-31: half the pe
 def figures(db):
     a = InstitutionFactory(name="甲大学")
     b = InstitutionFactory(name="乙研究院")
-    g1 = GrantFactory(institution=a, status=GrantStatus.ACTIVE, start_date=date(2025, 1, 1), end_date=date(2026, 12, 31))
+    g1 = GrantFactory(institution=a, status=GrantStatus.ACTIVE, start_date=date(2025, 1, 1),
+                      end_date=date(2026, 12, 31))
     g2 = GrantFactory(institution=b, status=GrantStatus.ACTIVE, category=Category.STABLE,
                       start_date=date(2025, 1, 1), end_date=date(2025, 12, 31))
     g3 = GrantFactory(institution=b, status=GrantStatus.DRAFT)  # not active: not in execution
@@ -40,7 +41,8 @@ def figures(db):
     eq = GrantFactory(institution=a, category=Category.GRANT_TO_EQUITY, status=GrantStatus.ACTIVE)
     inv = EquityInvestmentFactory(grant=eq, amount=Decimal("2000000.00"))
     EquityEventFactory(investment=inv)
-    EquityEventFactory(investment=inv, kind="follow_on", amount=Decimal("500000.00"), shareholding_after=Decimal("0.09"))
+    EquityEventFactory(investment=inv, kind="follow_on", amount=Decimal("500000.00"),
+                       shareholding_after=Decimal("0.09"))
     EquityEventFactory(investment=inv, kind="exit", fraction_sold=Decimal("1"), proceeds=Decimal("4100000.01"),
                        shareholding_after=Decimal("0"))
     EvaluationFactory(grant=g1, due_date=date(2025, 12, 1))                                   # 31 days overdue
