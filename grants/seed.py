@@ -56,6 +56,7 @@ class GrantPlan:
     amount: D
     start: date
     months: int
+    fund_source: str | None = None
 
 
 def _plans(rng: random.Random, anchor: date) -> list[GrantPlan]:
@@ -83,8 +84,13 @@ def _plans(rng: random.Random, anchor: date) -> list[GrantPlan]:
                 amount = D(rng.choice((300, 500, 800))) * 10_000
             suffix = {"directed": "（定向委托）", "open_competition": "（揭榜挂帅）", "milestone": "（里程碑）"}.get(
                 mgmt.value, "")
+            source = None
+            if kind == K.RESEARCH_INSTITUTE and cat == C.STABLE:
+                source = "basic_research"        # 基本科研业务费 (the youth-share panel)
+            elif kind == K.UNIVERSITY and cat == C.STABLE and mode == F.BUDGETED:
+                source = "enterprise_contract"   # a 横向 project (the ≥ 40万 recognition panel)
             plans.append(GrantPlan(f"ORD-{start.year}-{100 + n}", f"{topic}关键技术研究{suffix}", login, cat, mode, mgmt,
-                                   amount, start, rng.choice((24, 30, 36))))
+                                   amount, start, rng.choice((24, 30, 36)), source))
     # one 赛马制 challenge: three teams racing on one problem
     for j, login in enumerate(("inst_coal_chem", "inst_ordos_lab", "inst_ordos_univ")):
         n += 1
@@ -126,6 +132,10 @@ def _budget(plan: GrantPlan) -> list[dict]:
 def _create_grant(plan: GrantPlan, inst: Institution, pi: Researcher, admin: User, race_id: int | None) -> Grant:
     end = _add_months(plan.start, plan.months) - timedelta(days=1)
     extra = {"self_raised_amount": plan.amount * 3} if plan.category == Category.POST_SUBSIDY else {}
+    if plan.fund_source:
+        extra["fund_source"] = plan.fund_source
+        if plan.fund_source == "enterprise_contract":   # 横向: the enterprise's own money beside the city's
+            extra["self_raised_amount"] = plan.amount * 2
     if race_id:
         extra["race_id"] = race_id
     g = registry.create_grant({"code": plan.code, "title": plan.title, "institution_id": inst.id, "pi_id": pi.id,

@@ -28,12 +28,14 @@ from evaluations.models import Evaluation, EvaluationStatus
 from grants import disbursement, equity, lifecycle
 from grants.errors import DomainError
 from grants.extensions import db
-from grants.models import Category, EquityEventKind, FundingMode, Grant, GrantStatus, ManagementMode, User
+from grants.models import (Category, EquityEventKind, FundingMode, Grant, GrantStatus, Institution, InstitutionKind,
+                           ManagementMode, User)
+from reports import service as reports
 
 CENT = D("0.01")
 COLUMNS = ("grant_code", "expense_date", "amount", "subject", "purpose", "description", "payee_name", "payee_kind",
            "payment_method", "invoice_no", "invoice_verified", "unit_value", "quantity", "platform_registered",
-           "expert_title", "expert_days")
+           "expert_title", "expert_days", "fund_source")
 
 VENDORS = {
     "materials": (("国药集团化学试剂有限公司", "购买实验试剂（无水乙醇、盐酸、丙酮）"), ("鄂尔多斯市科仪实验器材有限公司", "购买玻璃器皿与耗材"),
@@ -87,6 +89,7 @@ class Activity:
         self._adjustments(grants)
         self._close_out(grants)
         self._evaluations()
+        self._seed_figures()
         return (f"{self.counts['imported']} expenses imported ({self.counts['approved']} approved, "
                 f"{self.counts['rejected']} rejected, {self.counts['reversed']} reversed by the bureau), "
                 f"{self.counts['tranches']} tranches paid, {self.counts['evaluations']} evaluations decided")
@@ -163,6 +166,8 @@ class Activity:
                     break
                 if lump:
                     row["subject"] = Subject.LUMP_SUM.value
+                if g.fund_source == "basic_research":
+                    row["fund_source"] = g.fund_source
                 spent += D(row["amount"])
                 rows.append(row)
         return rows
@@ -288,6 +293,21 @@ class Activity:
                                       ev.due_date + timedelta(days=10))
             self.counts["evaluations"] += 1
         evaluations.mark_overdue(self.anchor)  # what nobody filed in time is overdue, with its consequences
+
+    def _seed_figures(self) -> None:
+        """What the bureau enters for the seed policies' panels: the city's S&T budget of the last four years
+        (growing about 20% a year) and each state-owned enterprise's R&D spend of the last three."""
+        year = self.anchor.year
+        amount = D("180000000.00")
+        for y in range(year - 3, year + 1):
+            reports.record_st_budget(y, {"amount": amount, "note": "市本级科技专项资金预算"}, self.bureau)
+            amount = _money(amount * D(str(round(self.rng.uniform(1.12, 1.26), 2))))
+        for inst in db.session.scalars(select(Institution).where(Institution.kind == InstitutionKind.STATE_OWNED)):
+            spend = D(self.rng.choice((3200, 4500, 6100))) * 10_000
+            for y in range(year - 3, year):
+                reports.record_rd_spend({"institution_id": inst.id, "year": y, "rd_spend": spend,
+                                         "note": "企业年度研发投入（经审计）"}, self.bureau)
+                spend = _money(spend * D(str(round(self.rng.uniform(1.05, 1.3), 2))))
 
 def _csv(rows: list[dict]) -> bytes:
     buf = io.StringIO()

@@ -2,13 +2,21 @@
 the audit exports (thin views over ``reports.scheduler`` and ``reports.audit_exports``)."""
 from __future__ import annotations
 
+import re
+
 from flask.views import MethodView
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from grants.errors import NotFound
 from grants.access import require_bureau
+from grants.access import require_report_reader as require_reader
+from grants.errors import Invalid, NotFound
+from grants.extensions import db
+from grants.mail import deliver_due
 from grants.web import blueprint, caller, page_of
+from reports.audit_exports import export_month, list_exports
+from reports.models import JobRun
+from reports.scheduler import JOBS, describe_jobs, run_job, store_view
 
 blp = blueprint("jobs", __name__, "定时任务 / scheduled jobs: next runs, run history, run now, pause, resume")
 
@@ -67,7 +75,6 @@ class AuditExportRequestSchema(Schema):
 
 
 def _bureau():
-    from grants.extensions import db
 
     user = caller()
     require_bureau(user, "管理定时任务")
@@ -76,7 +83,6 @@ def _bureau():
 
 
 def _job(name):
-    from reports.scheduler import JOBS
 
     if name not in JOBS:
         raise NotFound(f"任务 {name} 不存在 / job {name} not found")
@@ -84,7 +90,6 @@ def _job(name):
 
 
 def _describe(name=None):
-    from reports.scheduler import describe_jobs, store_view
 
     with store_view() as scheduler:
         jobs = describe_jobs(scheduler)
@@ -107,7 +112,6 @@ class JobRuns(MethodView):
     @blp.paginate(page_size=50, max_page_size=500)
     def get(self, query, pagination_parameters):
         """运行记录 / run history: outcome and what each run did, newest first"""
-        from reports.models import JobRun
 
         _bureau()
         stmt = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc())
@@ -121,7 +125,6 @@ class JobRunNow(MethodView):
     @blp.response(200, JobRunSchema)
     def post(self, name):
         """立即运行 / run the job now (recorded as a manual run)"""
-        from reports.scheduler import run_job
 
         _bureau()
         return run_job(_job(name), "manual")
@@ -132,7 +135,6 @@ class JobPause(MethodView):
     @blp.response(200, JobSchema)
     def post(self, name):
         """暂停 / pause the job"""
-        from reports.scheduler import store_view
 
         _bureau()
         with store_view() as scheduler:
@@ -145,7 +147,6 @@ class JobResume(MethodView):
     @blp.response(200, JobSchema)
     def post(self, name):
         """恢复 / resume the job from its next regular time"""
-        from reports.scheduler import store_view
 
         _bureau()
         with store_view() as scheduler:
@@ -159,8 +160,6 @@ class AuditExports(MethodView):
     @blp.paginate(page_size=50, max_page_size=500)
     def get(self, pagination_parameters):
         """审计导出记录 / the monthly audit exports with their SHA-256 (bureau, admins and auditors)"""
-        from reports.audit_exports import list_exports
-        from reports.service import require_reader
 
         require_reader(caller())
         return page_of(list_exports(), pagination_parameters)
@@ -169,11 +168,7 @@ class AuditExports(MethodView):
     @blp.response(201, AuditExportSchema(many=True))
     def post(self, data):
         """按需导出某月 / export a month now (CSV + Parquet + manifests) and mail the auditors"""
-        import re
 
-        from grants.errors import Invalid
-        from grants.mail import deliver_due
-        from reports.audit_exports import export_month
 
         _bureau()
         if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", data["month"]):

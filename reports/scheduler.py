@@ -13,6 +13,7 @@ a leader lock so a second copy waits, catch-up of runs missed while nobody was r
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -20,11 +21,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable
 
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from evaluations.service import run_daily
 from grants.db import TZ, now, today
 from grants.extensions import db
+from grants.mail import deliver_due
+from reports.audit_exports import export_month, previous_month, verify_and_report
+from reports.models import JobRun, SchedulerLease
+from reports.service import record_checkpoints, record_job_run
 
 JOBSTORE_TABLE = "apscheduler_jobs"
 LOCK_NAME = "grants-scheduler"
@@ -45,14 +56,12 @@ class JobSpec:
 
 
 def _checkpoints() -> str:
-    from reports.service import record_checkpoints
 
     added = record_checkpoints()
     return "; ".join(f"{c.period} {c.period_end} seq {c.seq}" for c in added) or "nothing due"
 
 
 def _evaluations() -> str:
-    from evaluations.service import run_daily
 
     r = run_daily()
     return (f"{r['scheduled']} evaluations scheduled, {r['overdue']} overdue, {r['reminders']} reminders queued, "
@@ -60,15 +69,12 @@ def _evaluations() -> str:
 
 
 def _outbox() -> str:
-    from grants.mail import deliver_due
 
     r = deliver_due()
     return f"{r['sent']} sent, {r['retry']} to retry, {r['failed']} failed"
 
 
 def _chain() -> str:
-    from grants.mail import deliver_due
-    from reports.audit_exports import verify_and_report
 
     r = verify_and_report()
     d = deliver_due()
@@ -77,8 +83,6 @@ def _chain() -> str:
 
 
 def _monthly_export() -> str:
-    from grants.mail import deliver_due
-    from reports.audit_exports import export_month, previous_month
 
     files = export_month(previous_month())
     d = deliver_due()
@@ -88,14 +92,12 @@ def _monthly_export() -> str:
 
 def _cron(**kw):
     def make(cfg):
-        from apscheduler.triggers.cron import CronTrigger
 
         return CronTrigger(timezone=TZ, **kw)
     return make
 
 
 def _interval(cfg):
-    from apscheduler.triggers.interval import IntervalTrigger
 
     return IntervalTrigger(seconds=int(cfg.get("MAIL_OUTBOX_INTERVAL_SECONDS", 300)), timezone=TZ)
 
@@ -105,7 +107,6 @@ def _day(d: date) -> str:
 
 
 def _prev_month(d: date) -> str:
-    from reports.audit_exports import previous_month
 
     return previous_month(d)
 
@@ -132,8 +133,6 @@ def runner_id() -> str:
 def run_job(name: str, trigger: str = "manual"):
     """Run one job now in this process and record the run (outcome and what it did). A scheduled run of a
     period that already has a successful run is skipped (returns None): catch-up never repeats work."""
-    from reports.models import JobRun
-    from reports.service import record_job_run
 
     spec = JOBS.get(name)
     if spec is None:
@@ -148,7 +147,6 @@ def run_job(name: str, trigger: str = "manual"):
         detail = spec.run()
         ok = True
     except Exception as e:  # recorded; the scheduler carries on to the next run
-        import logging
 
         logging.getLogger(__name__).exception("job %s failed", name)
         db.session.rollback()
@@ -167,7 +165,7 @@ def execute(name: str) -> None:
     """What APScheduler calls (by reference, so the job store can hold it): one job in an app context."""
     app = _app
     if app is None:  # pragma: no cover - a job store used outside run_scheduler
-        from grants.app import create_app
+        from grants.app import create_app  # the app shell imports this package's blueprints: not at the top
 
         app = create_app()
     with app.app_context():
@@ -197,7 +195,6 @@ class Leadership:
         return self._lease()
 
     def _lease(self) -> bool:
-        from reports.models import SchedulerLease
 
         t = datetime.now(TZ)
         table = SchedulerLease.__table__
@@ -236,7 +233,6 @@ class Leadership:
                     self._conn.close()
                     self._conn = None
             return
-        from reports.models import SchedulerLease
 
         table = SchedulerLease.__table__
         with self.engine.begin() as conn:
@@ -246,8 +242,6 @@ class Leadership:
 # --------------------------------------------------------------------------- APScheduler
 def build_scheduler(engine, *, paused: bool = True):
     """A BackgroundScheduler over the database job store, started (paused unless asked otherwise)."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from apscheduler.schedulers.background import BackgroundScheduler
 
     scheduler = BackgroundScheduler(
         timezone=TZ, jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
@@ -273,7 +267,6 @@ def ensure_jobs(scheduler, config) -> None:
 
 def describe_jobs(scheduler) -> list[dict]:
     """Every registered job: names, when, next run, paused, and its last recorded run."""
-    from reports.models import JobRun
 
     stored = {j.id: j for j in scheduler.get_jobs()}  # before any query: SQLite allows one writer at a time
     out = []
@@ -307,7 +300,6 @@ class _StoreView:
 
     def __enter__(self):
         self.scheduler = build_scheduler(db.engine, paused=True)
-        from flask import current_app
 
         ensure_jobs(self.scheduler, current_app.config)
         return self.scheduler

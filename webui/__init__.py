@@ -10,5 +10,8 @@ def register_pages(app) -> None:
     from webui.views import bp as web_bp
     import webui.jobs  # noqa: F401  - the scheduler's page, on the pages' blueprint (webui.views.bp)
 
+    from webui.bureau import register as register_bureau
+
+    register_bureau(app)
     for bp in (common_bp, web_bp, inst_bp, auditor_bp, admin_bp):
         app.register_blueprint(bp)

@@ -21,6 +21,7 @@ from budgets.expenses.importer import COLUMNS
 from budgets.expenses.schemas import ExpenseInSchema
 from evaluations.service import list_due
 from grants import registry as grants
+from grants import access
 from grants.errors import DomainError
 from grants.extensions import db
 from webui.common import Page, lang, page_number

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from grants.extensions import db
 from grants.models import Role
 from webui.views import bp
+from reports.models import JobRun
+from reports.scheduler import JOBS, describe_jobs, run_job, store_view
 
 MANAGERS = (Role.FINANCE_BUREAU, Role.ADMIN)
 
@@ -26,8 +28,6 @@ def _require_manager():
 @bp.get("/jobs")
 @login_required
 def jobs():
-    from reports.models import JobRun
-    from reports.scheduler import describe_jobs, store_view
 
     _require_manager()
     with store_view() as scheduler:
@@ -39,7 +39,6 @@ def jobs():
 @bp.post("/jobs/<name>/<action>")
 @login_required
 def job_action(name, action):
-    from reports.scheduler import JOBS, run_job, store_view
 
     _require_manager()
     if name not in JOBS or action not in ("run", "pause", "resume") or not FlaskForm().validate_on_submit():

@@ -89,6 +89,10 @@ def logout():
 @bp.get("/")
 @login_required
 def home():
+    if current_user.role.value == "finance_bureau":  # the bureau's home page is its dashboard
+        from webui.dashboard import dashboard
+
+        return dashboard()
     stmt = grants.list_grants(current_user, {})
     rows = db.session.scalars(stmt.limit(200)).all()
     execution = {}

@@ -115,8 +115,8 @@ def test_pages_and_swagger_ui_run_under_a_self_only_csp(live_server, browser):
     violations = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     _login(page, base, "bureau")
-    # the stylesheet is a local file the policy allows: the header is styled
-    assert page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") == "rgb(29, 78, 137)"
+    # the stylesheets are local files the policy allows: the navigation bar is styled (app.css's colour)
+    assert page.evaluate("getComputedStyle(document.querySelector('nav.navbar')).backgroundColor") == "rgb(18, 63, 115)"
     page.goto(base + "/api/v1/docs")
     page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
     assert "科研经费管理" in page.locator(".swagger-ui .info .title").inner_text()
