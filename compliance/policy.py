@@ -12,33 +12,30 @@ never commit.
 """
 from __future__ import annotations
 
-import copy
 import functools
 import threading
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
 from sqlalchemy import case, or_, select
 
+from compliance import layers, policy_vocabularies
+from compliance.policy_vocabularies import REQUIRED_VOCABULARIES, VOCABULARIES
 from compliance import sections
 from compliance.screening import Screener, compile_screening
 from compliance.models import PolicyVersion
 from compliance.policy_files import content_hash, load_policy_file, normalise, parse_date, parse_title
-from compliance.rules import KINDS, ParamReader, PolicyError, Rule, parse_tiers, to_decimal
+from compliance.rules import KINDS, ParamReader, PolicyError, Rule, parse_tiers
 from compliance.rules.registry import INVARIANTS
 from compliance.rules.rule import ADJUSTMENT, BUDGET, EXPENSE, SUBSIDY
 from compliance.sections import BudgetStructure, EvaluationParameters, SeedFigures
 from compliance.vocabulary import (
-    EXPENSE_FIELD_NAMES,
     FIELD_VOCABULARY,
-    PARAM_VOCABULARY,
     RULE_SEVERITIES,
     SCOPE_KEYS,
     Vocabulary,
-    compile_vocabulary,
 )
 
 __all__ = ["POLICY_DIR", "DEFAULT_POLICY_SET", "Policy", "PolicyError", "load_policy_file", "content_hash",
@@ -54,13 +51,10 @@ TOP_KEYS = {"policy_set", "version", "title", "effective_from", "effective_to", 
             "institution_layers"}
 RULE_KEYS = {"id", "kind", "title", "source", "scope", "effective_from", "effective_to", "severity",
              "negative_list", "params", "notes", "unconfirmed"}
-LAYER_KEYS = {"id", "title", "source", "institution_ids", "institution_kinds", "rules", "notes"}
 STATUSES = ("active", "draft")
 # Vocabulary parameters of the versions that predate the ``vocabularies`` section: code lists the rules are
 # checked against (they need no source of their own). A version with ``vocabularies`` states them there.
-VOCABULARIES = ("subjects", "purpose_codes", "payee_kinds", "payment_methods", "fund_sources")
 REQUIRED_PARAMETERS = ("budget_structure", "indirect_tiers", "fail_closed_severity")
-REQUIRED_VOCABULARIES = ("subjects", "purposes", "payee_kinds", "payment_methods", "fund_sources")
 # Vocabularies of the rulebook (travel, meetings, procurement): optional, {code: {zh, en}} in parameters.
 OPTIONAL_VOCABULARIES = ("cities", "traveller_ranks", "meeting_classes", "procurement_methods")
 
@@ -168,43 +162,8 @@ class Policy:
             raise PolicyError(f"{name}: budget_adjustment rules need exactly one fallback rule, found {fallbacks}")
         return self
 
-    def _compile_vocabularies(self, name: str) -> None:
-        """``vocabularies`` (or, in older versions, the code lists in ``parameters``) → typed vocabularies."""
-        p = self.parameters
-        raw = self.content.get("vocabularies")
-        if raw is not None:
-            if not isinstance(raw, Mapping):
-                raise PolicyError(f"{name}: vocabularies must be a mapping")
-            clash = sorted(k for k in VOCABULARIES if k in p)
-            if clash:
-                raise PolicyError(f"{name}: {clash} are stated in vocabularies, not parameters")
-            missing = [k for k in REQUIRED_VOCABULARIES if k not in raw]
-            if missing:
-                raise PolicyError(f"{name}: vocabularies missing {missing}")
-        else:
-            raw = {}
-            for key in VOCABULARIES:
-                v = p[key]
-                if not isinstance(v, Mapping) or not v:
-                    raise PolicyError(f"{name}: parameters.{key} must map codes to {{zh, en}}")
-                for code, label in v.items():
-                    parse_title(label, f"{name}: parameters.{key}.{code}")
-                raw["purposes" if key == "purpose_codes" else key] = v
-        self.vocabularies: dict[str, Vocabulary] = {
-            k: compile_vocabulary(k, v, EXPENSE_FIELD_NAMES, name) for k, v in raw.items()}
-        self.vocab = {PARAM_VOCABULARY.get(k, k): frozenset(v.by_code) for k, v in self.vocabularies.items()}
-
-    def _mark_forbidden(self, negative_rules) -> None:
-        """Each purpose code that a negative-list rule names learns which rules forbid it."""
-        by_code: dict[str, list[str]] = {}
-        for r in negative_rules:
-            for code in sorted(r.params.purposes):
-                by_code.setdefault(code, []).append(r.id)
-        purposes = self.vocabularies.get("purposes")
-        if purposes is None or not by_code:
-            return
-        codes = tuple(replace(c, forbidden_by=tuple(by_code.get(c.code, ()))) for c in purposes.codes)
-        self.vocabularies["purposes"] = replace(purposes, codes=codes, by_code={c.code: c for c in codes})
+    _compile_vocabularies = policy_vocabularies.compile_vocabularies
+    _mark_forbidden = policy_vocabularies.mark_forbidden
 
     def _compile_parameters(self, name: str) -> None:
         p = self.parameters
@@ -312,76 +271,9 @@ class Policy:
                     tuple(scope), params, spec.check, tuple(unconfirmed))
 
     # -- institutions' own layers -------------------------------------------------------------
-    def _compile_layers(self, raw: Any, name: str) -> tuple:
-        """``institution_layers``: an institution (by id) or a kind of institution tightens national figures.
-
-        Each layer names rules and the params it changes; every number it states must be at least as strict
-        as the national one (≤, or ≥ for the params a kind lists in ``larger_is_stricter``) — a looser
-        figure is refused here. The rule a grant of that institution is judged by cites both layers.
-        """
-        if raw is None:
-            return ()
-        if not isinstance(raw, list):
-            raise PolicyError(f"{name}: institution_layers must be a list")
-        layers = []
-        for i, layer in enumerate(raw):
-            where = f"{name}: institution_layers[{i}]"
-            if not isinstance(layer, Mapping) or not isinstance(layer.get("id"), str):
-                raise PolicyError(f"{where}: a layer is a mapping with an id")
-            where = f"{where} ({layer['id']})"
-            extra = sorted(set(layer) - LAYER_KEYS)
-            if extra:
-                raise PolicyError(f"{where}: unknown keys {extra} (allowed: {sorted(LAYER_KEYS)})")
-            parse_title(layer.get("title"), where)
-            if "source" not in layer:
-                raise PolicyError(f"{where}: source is required")
-            source = self._cite(layer["source"], where)
-            ids, kinds = layer.get("institution_ids"), layer.get("institution_kinds")
-            if ids is None and kinds is None:
-                raise PolicyError(f"{where}: name institution_ids or institution_kinds")
-            if ids is not None and (not isinstance(ids, list) or not all(isinstance(x, int) and not isinstance(x, bool)
-                                                                          for x in ids)):
-                raise PolicyError(f"{where}: institution_ids is a list of institution ids")
-            if kinds is not None:
-                bad = sorted(set(kinds) - SCOPE_KEYS["institution_kinds"][1]) if isinstance(kinds, list) else ["?"]
-                if bad:
-                    raise PolicyError(f"{where}: institution_kinds has unknown values {bad}")
-            overrides = layer.get("rules")
-            if not isinstance(overrides, Mapping) or not overrides:
-                raise PolicyError(f"{where}: rules maps rule ids to the params the layer tightens")
-            for rid, ov in overrides.items():
-                rule = self.rules_by_id.get(rid)
-                if rule is None or rule.target != EXPENSE:
-                    raise PolicyError(f"{where}: {rid!r} is not an expense rule of this version")
-                national = self._raw_params(rid)
-                _tighter(national, ov, rid, KINDS[rule.kind].larger_is_stricter, where)
-            layers.append((layer["id"], frozenset(ids or ()), frozenset(kinds or ()), source, dict(overrides)))
-        return tuple(layers)
-
-    def _raw_params(self, rule_id: str) -> Mapping:
-        for raw in self.content["rules"]:
-            if raw["id"] == rule_id:
-                return raw.get("params") or {}
-        raise KeyError(rule_id)
-
-    def _layered(self, layer_ids: tuple[str, ...]) -> dict[str, Rule]:
-        """The rules the given layers change, compiled with the stricter figure of every layer."""
-        chosen = [l for l in self.layers if l[0] in layer_ids]
-        out: dict[str, Rule] = {}
-        for rid in dict.fromkeys(r for l in chosen for r in l[4]):
-            rule = self.rules_by_id[rid]
-            spec = KINDS[rule.kind]
-            params = copy.deepcopy(self._raw_params(rid))
-            sources = [rule.source]
-            for l in chosen:
-                if rid in l[4]:
-                    _merge_stricter(params, l[4][rid], spec.larger_is_stricter)
-                    sources.append(l[3])
-            reader = ParamReader(rid, params, self.vocab)
-            compiled = spec.compile(reader)
-            reader.finish()
-            out[rid] = replace(rule, params=compiled, source="; ".join(dict.fromkeys(sources)))
-        return out
+    _compile_layers = layers.compile_layers
+    _raw_params = layers.raw_params
+    _layered = layers.layered
 
     # -- use ---------------------------------------------------------------------------------
     def expense_rules_for(self, grant: Any) -> tuple[Rule, ...]:
@@ -411,36 +303,6 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"<Policy {self.policy_set} {self.version} {self.status} {self.effective_from}..{self.effective_to}>"
-
-
-def _tighter(national: Any, override: Any, path: str, larger_ok: frozenset, where: str) -> None:
-    """Refuse an institution's figure that is looser than the national one (or that is not a figure)."""
-    if isinstance(override, Mapping):
-        if not isinstance(national, Mapping):
-            raise PolicyError(f"{where}: {path} is not a table in the national rule")
-        for k, v in override.items():
-            if k not in national:
-                raise PolicyError(f"{where}: {path}.{k} is not in the national rule (a layer only tightens figures)")
-            _tighter(national[k], v, f"{path}.{k}", larger_ok, where)
-        return
-    if isinstance(override, (list, bool)) or isinstance(national, (list, bool, Mapping)) or national is None:
-        raise PolicyError(f"{where}: {path}: a layer may only change numbers")
-    ov, nat = to_decimal(override, f"{where}: {path}"), to_decimal(national, f"{where}: {path}")
-    key = path.rsplit(".", 1)[-1]
-    looser = ov < nat if key in larger_ok else ov > nat
-    if looser:
-        raise PolicyError(f"{where}: {path} = {ov} is looser than the national {nat}; an institution may tighten "
-                          f"a national figure, never loosen it")
-
-
-def _merge_stricter(params: dict, override: Mapping, larger_ok: frozenset) -> None:
-    for k, v in override.items():
-        if isinstance(v, Mapping):
-            _merge_stricter(params[k], v, larger_ok)
-            continue
-        cur = to_decimal(params[k], k)
-        new = to_decimal(v, k)
-        params[k] = v if ((new > cur) if k in larger_ok else (new < cur)) else params[k]
 
 
 # ----------------------------------------------------------------------------------- DB helpers

@@ -7,16 +7,13 @@ import json
 from datetime import date, datetime
 
 from flask import after_this_request
+from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import bindparam, func, select, tuple_
 
-from grants.db import TZ
-from grants.errors import Invalid
-
-from flask import request
-
 from grants.access import refuse_read_only_writes
 from grants.auth import caller, token_user
+from grants.db import TZ
 from grants.errors import Invalid
 from grants.extensions import db
 
