@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (CheckConstraint, Column, DateTime, Float, ForeignKey, LargeBinary, String, Table, Text, Unicode,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grants.db import Base, Money, now
@@ -82,8 +83,8 @@ class AuditExport(Base):
     __table_args__ = (UniqueConstraint("period", "fmt"),)
 
 
-# APScheduler's SQLAlchemyJobStore table, declared here so the migrations (not the job store) create it.
-from sqlalchemy import Column, Float, LargeBinary, Table, Unicode  # noqa: E402
+# APScheduler's SQLAlchemyJobStore table, declared here so the migrations (not the job store) create it; its
+# next_run_time is APScheduler's own epoch-seconds float (a time, never money).
 
 apscheduler_jobs = Table(
     "apscheduler_jobs", Base.metadata,
