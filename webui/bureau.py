@@ -10,6 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from budgets import queue as q
+from evaluations import service as evaluations
+from evaluations.models import EvaluationStatus
 from grants import access
 from grants import registry as grants
 from grants.errors import DomainError
@@ -154,3 +156,39 @@ def decide_adjustment(grant_id, adjustment_id, decision):
         flash(e.message, "error")
     return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
                     else url_for("bureau.adjustments"))
+
+
+# --------------------------------------------------------------------------- 绩效评价: the bureau's results
+OPEN = (EvaluationStatus.SUBMITTED, EvaluationStatus.OVERDUE, EvaluationStatus.DUE)
+
+
+@bp.get("/evaluations")
+@login_required
+def evaluations_queue():
+    """Submitted reports first, then overdue and due ones: record a result (its consequences follow)."""
+    if not access.may_read_reports(current_user):
+        abort(403)
+    status = request.args.get("status")
+    chosen = EvaluationStatus(status) if status in {s.value for s in OPEN} else None
+    rows = db.session.scalars(evaluations.list_due(current_user, None, chosen).limit(500)).all()
+    if chosen is None:
+        rows = [e for e in rows if e.status in OPEN]
+        rows.sort(key=lambda e: (OPEN.index(e.status), e.due_date, e.id))
+    return render_template("bureau/evaluations.html", rows=rows, status=status, open_statuses=OPEN,
+                           may_decide=access.is_bureau(current_user))
+
+
+@bp.post("/evaluations/<int:evaluation_id>/<any(passed, failed):result>")
+@login_required
+def record_evaluation(evaluation_id, result):
+    if not access.is_bureau(current_user):
+        abort(403)
+    try:
+        evaluations.record_result(evaluation_id, EvaluationStatus(result), request.form.get("note", "").strip(),
+                                  current_user)
+        flash(_("已记录评价结果 #%(id)s", id=evaluation_id), "ok")
+    except DomainError as e:
+        if e.status == 403:
+            abort(403)
+        flash(e.message, "error")
+    return redirect(url_for("bureau.evaluations_queue"))

@@ -119,7 +119,7 @@ NAV = {
     "institution": [("web.home", _l("我的课题")), ("inst.expenses", _l("我的支出")), ("inst.import_form", _l("批量导入")),
                     ("inst.evaluations", _l("绩效评价"))],
     "finance_bureau": [("dash.dashboard", _l("总览")), ("bgrant.index", _l("课题")), ("inst.expenses", _l("支出")), ("bureau.queue", _l("审批队列")),
-                       ("bureau.adjustments", _l("调剂审批")), ("web.report", _l("报表")), ("auditor.ledger", _l("总账"))],
+                       ("bureau.adjustments", _l("调剂审批")), ("bureau.evaluations_queue", _l("绩效评价")), ("web.report", _l("报表")), ("auditor.ledger", _l("总账"))],
     "auditor": [("web.home", _l("课题")), ("inst.expenses", _l("支出")), ("auditor.ledger", _l("总账")),
                 ("auditor.verify", _l("校验")), ("web.report", _l("报表"))],
     "admin": [("web.home", _l("课题")), ("admin.users", _l("用户")), ("admin.institutions", _l("单位")),

@@ -455,3 +455,34 @@ def test_horse_race_stage_selection_unblocks_the_chosen_team(live_server, browse
     page.goto(base + f"/bureau/grants/{ids[1]}")                    # the other team stays blocked
     assert "未选中" in page.inner_text("#tranches .gate")
     page.close()
+
+
+def test_the_bureau_records_an_evaluation_result_and_its_consequence_follows(live_server, browser):
+    """绩效评价 from the bureau's side: the open evaluations listed, a result recorded from the page; a failed
+    mid-term puts the grant's next tranche on hold (evaluations.consequences), shown as the row leaving the list."""
+    app, base = live_server
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _login(page, base, "bureau")
+    page.click("nav >> text=绩效评价")
+    rows = page.locator("#evaluations tbody tr[data-id]")
+    before = rows.count()
+    assert before > 0 and not {"due", "overdue", "submitted"} & set(page.locator("#evaluations").inner_text().split())
+    first = rows.first
+    eid = first.get_attribute("data-id")
+    first.locator("input[name=note]").fill("专家组评议未通过，限期整改")
+    first.locator("button", has_text="未通过").click()
+    assert page.locator(".flash-ok, .alert-success").count() >= 1
+    assert page.locator(f"#evaluations tbody tr[data-id='{eid}']").count() == 0   # decided: no longer open
+    with app.app_context():
+        from evaluations.models import Evaluation, EvaluationHold
+        from grants.extensions import db
+
+        ev = db.session.get(Evaluation, int(eid))
+        assert ev.status.value == "failed" and ev.note == "专家组评议未通过，限期整改"
+        holds = db.session.scalars(db.select(EvaluationHold).where(EvaluationHold.evaluation_id == ev.id)).all()
+        assert holds or ev.kind.value == "annual"   # mid-term / final / post-investment failures impose a hold
+        db.session.remove()
+    page.click("text=English")
+    page.goto(base + "/bureau/evaluations")
+    assert page.locator("h1").inner_text() == "Evaluations"
+    page.close()
