@@ -20,7 +20,8 @@ from grants import access, disbursement, equity, lifecycle
 from grants import registry as grants
 from grants.errors import DomainError
 from grants.extensions import db
-from grants.models import (Category, EquityInvestment, FundingMode, Grant, GrantStatus, ManagementMode, Race,
+from grants.money import parse_money
+from grants.models import (Category, EquityInvestment, FundingMode, Grant, ManagementMode, Race,
                            SubsidyAssessment, SubsidyTerms)
 from grants.schemas import (EquityEventSchema, EquityInvestmentSchema, GrantSchema, MilestoneSchema,
                             SubsidyTermsSchema, TrancheSchema)
@@ -194,16 +195,18 @@ def transition(grant_id, action):
     return _back(g.id, "lifecycle")
 
 
-def _amounts(g) -> dict[str, Decimal]:
-    out = {}
+def _amounts(g) -> tuple[dict[str, Decimal], dict[str, list[str]]]:
+    """The budget typed per subject, read by the one strict money rule (``grants.money``: thousands only as
+    1,234,567.89, at most two decimals, never rounded); a ¥ sign and spaces are the only leniency."""
+    out, errors = {}, {}
     for s in _subjects(g):
-        raw = request.values.get(f"amount_{s}", "").replace(",", "").replace("¥", "").strip()
+        raw = request.values.get(f"amount_{s}", "").replace("¥", "").strip()
         if raw:
             try:
-                out[s] = Decimal(raw).quantize(Decimal("0.01"))
-            except InvalidOperation:
-                continue
-    return out
+                out[s] = parse_money(raw, thousands=True)
+            except ValueError as e:
+                errors[f"amount_{s}"] = [str(e)]
+    return out, errors
 
 
 @bp.post("/<int:grant_id>/budget/preview")
@@ -211,7 +214,8 @@ def _amounts(g) -> dict[str, Decimal]:
 def budget_preview(grant_id):
     """htmx: the indirect cap and the total of the budget being typed."""
     g = _grant(grant_id)
-    return render_template("bureau/_budget_preview.html", p=indirect_preview(g, _amounts(g)), grant=g)
+    amounts, _ignored = _amounts(g)   # the preview shows what parses; saving names what does not
+    return render_template("bureau/_budget_preview.html", p=indirect_preview(g, amounts), grant=g)
 
 
 @bp.post("/<int:grant_id>/budget")
@@ -219,7 +223,9 @@ def budget_preview(grant_id):
 def budget(grant_id):
     _bureau()
     g = _grant(grant_id)
-    amounts = _amounts(g)
+    amounts, errors = _amounts(g)
+    if errors:
+        return _render_errors(g, {"budget": [m for msgs in errors.values() for m in msgs]}, "budget")
     try:
         set_budget(g.id, [{"subject": Subject(s), "amount": a} for s, a in amounts.items() if a], current_user)
         flash(_("预算已保存"), "ok")
@@ -366,5 +372,3 @@ def equity_event(grant_id):
         return _render_errors(g, {f"ev.{k}": v for k, v in _errors(e).items()}, "equity")
     return _back(g.id, "equity")
 
-
-__all__ = ["bp", "GrantStatus"]
