@@ -38,8 +38,13 @@ PASSWORD = "bench-http-password"
 
 
 def _seed(url: str) -> dict[int, str]:
-    """100 running grants with budget lines and a paid tranche; one staff token per institution."""
+    """100 running 竞争性/稳定支持 grants with budget lines and a paid tranche, the policies synced (so every
+    expense is judged by the rules in force and an allowed one is booked: budget line and ledger); one staff
+    token per institution."""
+    from sqlalchemy import text
+
     from budgets.models import BudgetLine
+    from compliance.service import sync_policies
     from grants.accounts import create_user
     from grants.extensions import db
     from grants.models import Tranche, TrancheStatus
@@ -48,6 +53,8 @@ def _seed(url: str) -> dict[int, str]:
     common.seed_registry(app)
     tokens = {}
     with app.app_context():
+        sync_policies()
+        db.session.execute(text("UPDATE grants SET category = CASE WHEN id % 2 = 0 THEN 'competitive' ELSE 'stable' END"))
         for g in range(1, common.GRANTS + 1):
             for subject, amount in (("equipment", "300000.00"), ("operations", "600000.00"), ("labour", "100000.00")):
                 db.session.add(BudgetLine(grant_id=g, subject=subject, amount=Decimal(amount)))
@@ -187,6 +194,15 @@ def main() -> list[str]:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as c:
+        mix = ", ".join(f"{v}/{st}: {n}" for v, st, n in c.execute(text(
+            "SELECT verdict, status, count(*) FROM expenses GROUP BY 1, 2 ORDER BY 3 DESC")))
+        posted = c.execute(text("SELECT count(*) FROM ledger_entries WHERE entry_type = 'expense'")).scalar_one()
+    engine.dispose()
+    print(f"  expenses stored by verdict/status: {mix}; ledger postings of expenses: {posted}", flush=True)
     base = results[0][1]["rps"]
     return [f"http {name}: {r['rps']:.1f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
             f"{r['rps'] / base:.2f}× the baseline" + (f", {r['errors']} errors" if r["errors"] else "")

@@ -7,24 +7,39 @@ and ``judge_expense`` adds each hold's finding to the verdict. Pure apart from t
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
+
+from sqlalchemy import false, or_, true
 
 from compliance import rules
 
 HoldProvider = Callable[[int], list[rules.Finding]]
-_providers: list[HoldProvider] = []
+# (grant id column) → a SQL boolean: "this provider may have a hold on the grant" (EXISTS …), read in the same
+# round trip as the grant, so a grant under no hold — nearly all — costs no query of its own
+HoldProbe = Callable[[Any], Any]
+_providers: list[tuple[HoldProvider, HoldProbe | None]] = []
 
 
-def register_hold_provider(provider: HoldProvider) -> None:
-    if provider not in _providers:
-        _providers.append(provider)
+def register_hold_provider(provider: HoldProvider, probe: HoldProbe | None = None) -> None:
+    if all(p is not provider for p, _ in _providers):
+        _providers.append((provider, probe))
 
 
 def holds_for(grant_id: int) -> tuple[rules.Finding, ...]:
     out: list[rules.Finding] = []
-    for provider in _providers:
+    for provider, _probe in _providers:
         out.extend(provider(grant_id))
     return tuple(out)
+
+
+def provider_count() -> int:
+    return len(_providers)
+
+
+def holds_probe(grant_id_column):
+    """A SQL boolean, true when some provider may hold the grant (a provider without a probe: always)."""
+    probes = [probe(grant_id_column) if probe is not None else true() for _p, probe in _providers]
+    return or_(*probes) if probes else false()
 
 
 def with_holds(judgement: rules.Judgement, holds: tuple[rules.Finding, ...]) -> rules.Judgement:

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from sqlalchemy import case, or_, select
 
@@ -292,6 +292,18 @@ class Policy:
                 self._scope_cache[key] = rules
         return rules
 
+    @functools.cached_property
+    def prior_payment_reads(self) -> tuple[tuple[frozenset, int | None], ...]:
+        """What the rules reading earlier payments to the same payee can use: (purpose codes, look-back days
+        or None for all time) per rule, institution layers' longer windows included."""
+        layered = self._layered(tuple(l[0] for l in self.layers)) if self.layers else {}
+        reads = []
+        for r in (*self.expense_rules, *layered.values()):
+            spec = KINDS[r.kind]
+            if spec.prior_payments is not None:
+                reads.append(spec.prior_payments(r.params))
+        return tuple(dict.fromkeys(reads))
+
     def tiers(self, name: str) -> tuple:
         try:
             return self._tiers[name]
@@ -353,14 +365,14 @@ def _version_key(version: str) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
 
 
-def version_in_force(session, on_date: date, policy_set: str = DEFAULT_POLICY_SET,
-                     include_drafts: bool = False) -> PolicyVersion | None:
-    """The version of ``policy_set`` in force on ``on_date``: active (or, for what-if replay, draft too),
-    effective_from ≤ date ≤ effective_to (open end allowed); the latest effective_from wins, and on a tie a
-    draft wins over the active version it would replace."""
+def in_force_stmt(on_date: date, policy_set: str = DEFAULT_POLICY_SET, include_drafts: bool = False,
+                  columns: tuple = ()):
+    """The select of the version of ``policy_set`` in force on ``on_date`` (``columns``, or the whole row):
+    active (or, for what-if replay, draft too), effective_from ≤ date ≤ effective_to (open end allowed);
+    the latest effective_from wins, and on a tie a draft wins over the active version it would replace."""
     statuses = ("active", "draft") if include_drafts else ("active",)
-    stmt = (
-        select(PolicyVersion)
+    return (
+        select(*(columns or (PolicyVersion,)))
         .where(PolicyVersion.policy_set == policy_set,
                PolicyVersion.status.in_(statuses),
                PolicyVersion.effective_from <= on_date,
@@ -370,7 +382,33 @@ def version_in_force(session, on_date: date, policy_set: str = DEFAULT_POLICY_SE
                   PolicyVersion.id.desc())
         .limit(1)
     )
-    return session.scalars(stmt).first()
+
+
+def version_in_force(session, on_date: date, policy_set: str = DEFAULT_POLICY_SET,
+                     include_drafts: bool = False) -> PolicyVersion | None:
+    """The version of ``policy_set`` in force on ``on_date`` (see :func:`in_force_stmt`)."""
+    return session.scalars(in_force_stmt(on_date, policy_set, include_drafts)).first()
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A landed version as a verdict records it (id, set, version) with its content hash: read in the same
+    round trip as the facts it judges (``in_force_stmt(columns=VersionRef.COLUMNS)`` as a subquery), the
+    compiled policy then comes from the cache by hash (:func:`compiled`)."""
+
+    id: int
+    policy_set: str
+    version: str
+    content_hash: str
+
+    COLUMNS: ClassVar[tuple] = (PolicyVersion.id, PolicyVersion.policy_set, PolicyVersion.version,
+                                PolicyVersion.content_hash)
+
+
+def compiled(session, ref: VersionRef) -> "Policy":
+    """The compiled policy of a version named by ``ref``: from the cache, else loaded and checked once."""
+    policy = _CACHE.get(ref.content_hash)
+    return policy if policy is not None else policy_for(session.get(PolicyVersion, ref.id))
 
 
 def in_force(session, on_date: date) -> tuple[PolicyVersion | None, "Policy | None"]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from budgets.subsidy import register_subsidy_gate
 from compliance import holds as compliance_holds
@@ -193,6 +193,11 @@ def _expense_findings(grant_id: int) -> list[rules.Finding]:
 
 register_tranche_gate(_tranche_gate)
 register_subsidy_gate(_subsidy_gate)
-compliance_holds.register_hold_provider(_expense_findings)
+def _expense_review_probe(grant_id_column):
+    return exists().where(EvaluationHold.grant_id == grant_id_column, EvaluationHold.lifted_on.is_(None),
+                          EvaluationHold.effect == "expense_review")
+
+
+compliance_holds.register_hold_provider(_expense_findings, _expense_review_probe)
 
 __all__ = ["policy", "parse", "impose", "lift", "active_holds", "flagged_grants"]

@@ -9,7 +9,7 @@ import secrets
 
 from flask import g, request, session
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from grants.errors import Unauthorized
 from grants.extensions import db, login_manager
@@ -48,21 +48,30 @@ def start_session(user: User) -> None:
     session[SESSION_VERSION_KEY] = user.session_version
 
 
+_TOKEN_USER = select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked.is_(False), User.active.is_(True))
+_NO_TOKEN = object()
+_TOKEN_USER_KEY = "grants.token_user"
+
+
 def _load_from_token(req):
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
     token = header[7:].strip()
-    row = db.session.execute(
-        select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False), User.active.is_(True))
-    ).scalar_one_or_none()
-    return row
+    return db.session.execute(_TOKEN_USER, {"token_hash": hash_token(token)}).scalar_one_or_none()
 
 
 def token_user() -> User | None:
-    """The user of this request's bearer token, or None (no token, unknown, revoked or inactive)."""
-    return _load_from_token(request)
+    """The user of this request's bearer token, or None (no token, unknown, revoked or inactive).
+
+    Looked up once per request (the write gate and the view both ask): the answer is kept in the request's
+    own environ (not on ``g``, which an app context held across requests would share), so a revoked token
+    is refused from the next request on."""
+    user = request.environ.get(_TOKEN_USER_KEY, _NO_TOKEN)
+    if user is _NO_TOKEN:
+        user = request.environ[_TOKEN_USER_KEY] = _load_from_token(request)
+    return user
 
 
 def caller() -> User:
@@ -72,7 +81,7 @@ def caller() -> User:
     be able to make a logged-in browser call it.
     """
     if request.path.startswith("/api/"):
-        user = _load_from_token(request)
+        user = token_user()
     else:
         user = current_user._get_current_object() if current_user.is_authenticated else None
     if user is None:

@@ -77,14 +77,26 @@ def _sqlite_begin(conn):  # pragma: no cover - trivial
 
 
 @contextlib.contextmanager
-def unit_of_work() -> Iterator:
-    """One use case, one transaction: commit on success, roll back on any error."""
+def unit_of_work(*, keep_loaded: bool = False) -> Iterator:
+    """One use case, one transaction: commit on success, roll back on any error.
+
+    ``keep_loaded``: what the transaction loaded and wrote stays loaded after the commit instead of being
+    re-read on first use — for a use case that answers with the rows it just wrote and whose rows nothing
+    (no trigger, no other writer while its locks were held) changed behind it."""
     from grants.extensions import db
 
     session = db.session
     try:
         yield session
-        session.commit()
+        if keep_loaded:
+            real = session()
+            before, real.expire_on_commit = real.expire_on_commit, False
+            try:
+                session.commit()
+            finally:
+                real.expire_on_commit = before
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise

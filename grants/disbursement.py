@@ -194,9 +194,15 @@ def pay_tranche(grant_id: int, tranche_id: int, user: User, paid_on: date | None
     return t
 
 
+def disbursed_total_of(grant_id):
+    """The money paid out to a grant in tranches, as a scalar subquery (``grant_id`` a value or a column,
+    so it can be read in the same round trip as the grant)."""
+    return select(func.coalesce(func.sum(Tranche.amount), 0)).where(
+        Tranche.grant_id == grant_id, Tranche.status == TrancheStatus.PAID).scalar_subquery()
+
+
 def disbursed_total(grant_id: int) -> Decimal:
-    return Decimal(db.session.execute(select(func.coalesce(func.sum(Tranche.amount), 0)).where(
-        Tranche.grant_id == grant_id, Tranche.status == TrancheStatus.PAID)).scalar_one())
+    return Decimal(db.session.execute(select(disbursed_total_of(grant_id))).scalar_one())
 
 
 # --------------------------------------------------------------------------- 赛马制 races

@@ -201,10 +201,12 @@ def heads(session: Session, *, created_before: Optional[datetime] = None, seq_to
 
 
 # --------------------------------------------------------------------------- posting
-def _lock_chain(session: Session, institution_id: int, pg: bool) -> tuple[int, str]:
+def _lock_chain(session: Session, institution_id: int, pg: bool, read_head: bool = True) -> tuple[int, str] | None:
     """Lock one institution's chain for the rest of the transaction and read its head."""
     if pg:
         session.execute(text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": LEDGER_LOCK_CLASS, "k": institution_id})
+    if not read_head:
+        return None
     e = LedgerEntry.__table__.c
     row = session.execute(select(e.chain_seq, e.hash).where(e.institution_id == institution_id)
                           .order_by(e.chain_seq.desc()).limit(1)).first()
@@ -221,6 +223,14 @@ def _next_seqs(session: Session, n: int, pg: bool) -> list[int]:
     return list(range(top + 1, top + n + 1))
 
 
+# PostgreSQL, one chain (every single posting): its head and the seqs in one statement, after the lock (a
+# statement of its own: the read must take its snapshot once the lock is held)
+_HEAD_AND_SEQS = text(
+    "SELECT (SELECT chain_seq FROM ledger_entries WHERE institution_id = :i ORDER BY chain_seq DESC LIMIT 1), "
+    "(SELECT hash FROM ledger_entries WHERE institution_id = :i ORDER BY chain_seq DESC LIMIT 1), "
+    f"ARRAY(SELECT nextval('{SEQUENCE}') FROM generate_series(1, :n))")
+
+
 def post(session: Session, postings: Iterable[Posting]) -> list[dict]:
     """Append postings to their institutions' chains inside the caller's transaction; never commits.
 
@@ -235,8 +245,15 @@ def post(session: Session, postings: Iterable[Posting]) -> list[dict]:
     by_chain: dict[int, list[int]] = {}
     for i, p in enumerate(postings):
         by_chain.setdefault(p.institution_id, []).append(i)
-    tips = {inst: _lock_chain(session, inst, pg) for inst in sorted(by_chain)}
-    seqs = _next_seqs(session, len(postings), pg)
+    if pg and len(by_chain) == 1:
+        (inst,) = by_chain
+        _lock_chain(session, inst, pg, read_head=False)
+        chain_seq, head, seqs = session.execute(_HEAD_AND_SEQS, {"i": inst, "n": len(postings)}).one()
+        tips = {inst: (chain_seq, head) if chain_seq is not None else (0, GENESIS)}
+        seqs = sorted(seqs)
+    else:
+        tips = {inst: _lock_chain(session, inst, pg) for inst in sorted(by_chain)}
+        seqs = _next_seqs(session, len(postings), pg)
     rows: list = [None] * len(postings)
     created = now()
     for inst, (chain_seq, head) in tips.items():

@@ -19,7 +19,11 @@ def get_grant(grant_id: int, user: User, *, for_update: bool = False) -> Grant:
     stmt = select(Grant).where(Grant.id == grant_id)
     if for_update:
         stmt = stmt.with_for_update()
-    grant = db.session.execute(stmt).scalar_one_or_none()
+    return visible_grant(db.session.execute(stmt).scalar_one_or_none(), grant_id, user)
+
+
+def visible_grant(grant: Grant | None, grant_id: int, user: User) -> Grant:
+    """The grant if the caller may see it; else 404 — another institution's grant is not said to exist."""
     if grant is None or not visible_to(user, grant.institution_id):
         raise NotFound(f"课题 {grant_id} 不存在 / grant {grant_id} not found")
     return grant

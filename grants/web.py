@@ -18,9 +18,19 @@ from grants.errors import Invalid
 from grants.extensions import db
 
 
+class ApiBlueprint(Blueprint):
+    """flask-smorest's blueprint, with each argument schema built once when the view is declared:
+    given a class, webargs would build (and deep-copy the fields of) a new schema on every request."""
+
+    def arguments(self, schema, *args, **kwargs):
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
+
 def blueprint(name: str, import_name: str, description: str) -> Blueprint:
     """An API blueprint; auditors' writes are refused before the body is read (``grants.access``)."""
-    blp = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+    blp = ApiBlueprint(name, import_name, url_prefix="/api/v1", description=description)
     blp.before_request(refuse_read_only_writes)
     blp.before_request(refuse_patch_without_body)
     return blp

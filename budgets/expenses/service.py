@@ -29,7 +29,7 @@ from grants.models import (Category, FundingMode, Grant, Researcher, User)
 from grants.registry import get_grant
 
 from budgets.expenses.state import (  # noqa: F401 - the use cases' facts, named here for their callers
-    EXPENSE_FIELDS, BOOKS_LIMIT, POSTABLE, expense_facts, line_facts, GrantState, load_grant_state, Elsewhere, ELSEWHERE, invoices_on_file, payments_to_payees, same_payee_before, duplicate_invoice_of)
+    EXPENSE_FIELDS, BOOKS_LIMIT, POSTABLE, expense_facts, line_facts, GrantState, load_grant_state, load_expense_context, Elsewhere, ELSEWHERE, invoices_on_file, payments_to_payees, same_payee_before, duplicate_invoice_of)
 
 _NO_POLICY = "POLICY-IN-FORCE"
 
@@ -52,14 +52,15 @@ def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicat
 
 
 # --------------------------------------------------------------------------- dry run
-def check_expense(data: dict, user: User) -> tuple[rules.Judgement, PolicyVersion | None]:
+def check_expense(data: dict, user: User) -> tuple[rules.Judgement, "policy_store.VersionRef | None"]:
     """"Can I spend this?" — the verdict without recording anything."""
-    grant = get_grant(data["grant_id"], user)
-    state = load_grant_state(grant, lock=False)
+    grant, state, version = load_expense_context(data["grant_id"], user, data["expense_date"],
+                                                 data.get("payee_name"), lock=False)
     refuse_unbookable(data, grant, state)
-    version, policy = policy_version_on(data["expense_date"])
+    policy = policy_store.compiled(db.session, version) if version else None
     facts = expense_facts(data)
-    prior = same_payee_before(grant.id, facts.payee_name, facts.expense_date)
+    prior = same_payee_before(grant.id, facts.payee_name, facts.expense_date,
+                              reads=policy.prior_payment_reads if policy else ())
     return judge_expense(facts, state, policy, duplicate_invoice_of(data.get("invoice_no"), user),
                          same_payee=prior), version
 
@@ -113,15 +114,15 @@ def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -
         if prior is not None:
             return prior, False
     try:
-        with unit_of_work() as s:
-            grant = get_grant(data["grant_id"], user, for_update=True)
-            if not visible_to(user, grant.institution_id):
-                raise NotFound("课题不存在 / grant not found")
-            state = load_grant_state(grant, lock=True)
+        # the answer is the expense as written: kept loaded, not re-read after the commit
+        with unit_of_work(keep_loaded=True) as s:
+            grant, state, version = load_expense_context(data["grant_id"], user, data["expense_date"],
+                                                         data.get("payee_name"), lock=True)
             refuse_unbookable(data, grant, state)
-            version, policy = policy_version_on(data["expense_date"])
+            policy = policy_store.compiled(db.session, version) if version else None
             facts = expense_facts(data)
-            prior = same_payee_before(grant.id, facts.payee_name, facts.expense_date)
+            prior = same_payee_before(grant.id, facts.payee_name, facts.expense_date,
+                                              reads=policy.prior_payment_reads if policy else ())
             judgement = judge_expense(facts, state, policy, duplicate_invoice_of(facts.invoice_no, user),
                                       same_payee=prior)
             expense = Expense(grant_id=grant.id, institution_id=grant.institution_id, researcher_id=data.get("researcher_id"),

@@ -4,21 +4,24 @@ earlier payments to the same payee). Read by the expense use cases (``service``)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date as date_
+from datetime import date as date_, timedelta
 from decimal import Decimal
 
-from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy import Date, String, and_, any_, bindparam, exists, false, func, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from budgets.expenses import fields as ef
 from budgets.models import BudgetLine, Expense, ExpenseStatus, Subject, Verdict
 from budgets.service import lines_of
 from compliance import holds, rules
+from compliance import policy as policy_store
+from compliance.policy import VersionRef
 from compliance.rules.programme import reward_purposes
 from grants.access import confined_to
 from grants.errors import Conflict, Invalid
-from grants.disbursement import disbursed_total
+from grants.disbursement import disbursed_total, disbursed_total_of
 from grants.extensions import db
+from grants.registry import visible_grant
 from grants.models import (Category, EquityEvent, EquityEventKind, EquityInvestment, FundingMode, Grant, Institution,
                            Researcher, User)
 
@@ -202,12 +205,68 @@ class GrantState:
 
 
 def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
-    """Load (and with ``lock`` row-lock, in id order) everything a verdict on this grant depends on."""
+    """Load (and with ``lock`` row-lock, in id order) everything a verdict on this grant depends on, with all
+    the institution's salaried staff (an import or a replay judges many payees against one state)."""
     s = db.session
     lines = {l.subject.value: l for l in lines_of(grant.id, for_update=lock)}
     kind = s.execute(select(Institution.kind).where(Institution.id == grant.institution_id)).scalar_one()
+    pi_name = s.execute(select(Researcher.name).where(Researcher.id == grant.pi_id)).scalar_one()
+    salaried = s.scalars(select(Researcher.name).where(Researcher.institution_id == grant.institution_id,
+                                                       Researcher.salaried.is_(True))).all()
+    return _state(grant, lines, kind, disbursed_total(grant.id), pi_name, frozenset(salaried))
+
+
+def _context_stmt(lock: bool, with_payee: bool):
+    """The grant of one expense with its institution's kind, its PI, the money disbursed, whether the payee
+    is one of the institution's salaried staff, whether it may be under a hold, and the policy version in
+    force on the expense's date — one statement, built once per shape and set of hold providers
+    (parameters: ``grant_id``, ``on``, ``payee``)."""
+    key = (lock, with_payee, holds.provider_count())
+    stmt = _CONTEXT_STMTS.get(key)
+    if stmt is None:
+        pv = policy_store.in_force_stmt(bindparam("on", type_=Date), columns=VersionRef.COLUMNS).subquery()
+        salaried = exists().where(Researcher.institution_id == Grant.institution_id, Researcher.salaried.is_(True),
+                                  Researcher.name == bindparam("payee", type_=String)) if with_payee else false()
+        stmt = (select(Grant,
+                       select(Institution.kind).where(Institution.id == Grant.institution_id).scalar_subquery(),
+                       select(Researcher.name).where(Researcher.id == Grant.pi_id).scalar_subquery(),
+                       disbursed_total_of(Grant.id), salaried, holds.holds_probe(Grant.id), *pv.c)
+                .outerjoin(pv, true()).where(Grant.id == bindparam("grant_id")))
+        if lock:
+            stmt = stmt.with_for_update(of=Grant)
+        stmt = _CONTEXT_STMTS[key] = stmt
+    return stmt
+
+
+_CONTEXT_STMTS: dict = {}
+
+
+def load_expense_context(grant_id: int, user: User, on: date_, payee: str | None, *, lock: bool
+                         ) -> tuple[Grant, GrantState, "VersionRef | None"]:
+    """One expense's grant (404 unless the caller may see it), everything its verdict depends on, and the
+    version of the policy in force on its date — in two round trips: the grant with its facts and the
+    version, and its budget lines (a third for its holds, when the probe says it has some;
+    ``load_grant_state`` is the import's way, grant by grant).
+
+    With ``lock`` the grant row and then its lines are locked, in that order, as every booking does. Of
+    the institution's salaried staff only the payee is looked up: that is all the labour rule asks."""
+    name = (payee or "").strip()
+    row = db.session.execute(_context_stmt(lock, bool(name)), {"grant_id": grant_id, "on": on, "payee": name}
+                             ).one_or_none()
+    grant = visible_grant(row[0] if row else None, grant_id, user)
+    _grant, kind, pi_name, disbursed, salaried, held, pv_id, pv_set, pv_version, pv_hash = row
+    lines = {l.subject.value: l for l in lines_of(grant.id, for_update=lock)}
+    state = _state(grant, lines, kind, Decimal(disbursed), pi_name, frozenset([name]) if salaried else frozenset(),
+                   held=bool(held))
+    return grant, state, VersionRef(pv_id, pv_set, pv_version, pv_hash) if pv_id is not None else None
+
+
+def _state(grant: Grant, lines: dict, kind, disbursed: Decimal, pi_name: str, salaried: frozenset,
+           held: bool = True) -> GrantState:
+    """The state from what was read, plus what only some grants need: 拨改投 terms, a programme's reward,
+    the holds on it (unless ``held`` is False: the probe read with the grant found none)."""
+    s = db.session
     conditions = None
-    disbursed = disbursed_total(grant.id)
     if grant.category == Category.GRANT_TO_EQUITY:
         inv = s.execute(select(EquityInvestment.id, EquityInvestment.conditions, EquityInvestment.amount).where(
             EquityInvestment.grant_id == grant.id)).one_or_none()
@@ -217,18 +276,14 @@ def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
             follow_on = s.execute(select(func.coalesce(func.sum(EquityEvent.amount), 0)).where(
                 EquityEvent.investment_id == inv.id, EquityEvent.kind == EquityEventKind.FOLLOW_ON)).scalar_one()
             disbursed += inv.amount + Decimal(follow_on)
-    pi_name = s.execute(select(Researcher.name).where(Researcher.id == grant.pi_id)).scalar_one()
-    salaried = s.scalars(select(Researcher.name).where(Researcher.institution_id == grant.institution_id,
-                                                       Researcher.salaried.is_(True))).all()
     purposes = reward_purposes(grant.programme)
     reward = Decimal(0)
     if purposes:
         reward = Decimal(s.execute(select(func.coalesce(func.sum(Expense.amount), 0)).where(
             Expense.grant_id == grant.id, Expense.purpose.in_(sorted(purposes)),
             Expense.status.in_([ExpenseStatus.POSTED, ExpenseStatus.PENDING]))).scalar_one())
-    return GrantState(grant, kind.value, disbursed, lines, conditions,
-                      frozenset([pi_name]), frozenset(salaried), reward, purposes,
-                      holds=holds.holds_for(grant.id))
+    return GrantState(grant, kind.value, disbursed, lines, conditions, frozenset([pi_name]), salaried, reward,
+                      purposes, holds=holds.holds_for(grant.id) if held else ())
 
 
 class Elsewhere:
@@ -273,7 +328,7 @@ def invoices_on_file(invoices: set[str], user: User | None = None) -> dict[str, 
     return found
 
 
-def payments_to_payees(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[rules.PriorPayment]]:
+def payments_to_payees(pairs: set[tuple[int, str]], only=None) -> dict[tuple[int, str], list[rules.PriorPayment]]:
     """(grant id, payee name) → the stored, non-rejected expenses of that grant to that payee, oldest first:
     the facts of the splitting and partner-share rules (the engine stays pure; this is its look-up)."""
     out: dict[tuple[int, str], list[rules.PriorPayment]] = {p: [] for p in pairs}
@@ -286,19 +341,30 @@ def payments_to_payees(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], lis
             rows = db.session.execute(select(
                 Expense.id, Expense.payee_name, Expense.expense_date, Expense.amount, Expense.purpose, Expense.subject)
                 .where(Expense.grant_id == gid, Expense.payee_name.in_(names_l[i:i + 500]),
-                       Expense.status.notin_((ExpenseStatus.REJECTED, ExpenseStatus.REVERSED)))
+                       Expense.status.notin_((ExpenseStatus.REJECTED, ExpenseStatus.REVERSED)),
+                       *(() if only is None else (only,)))
                 .order_by(Expense.expense_date, Expense.id))
             for eid, name, d, amount, purpose, subject in rows:
                 out[(gid, name)].append(rules.PriorPayment(eid, d, amount, purpose, subject))
     return out
 
 
-def same_payee_before(grant_id: int, payee_name: str | None, on: date_, exclude: int | None = None
-                      ) -> tuple[rules.PriorPayment, ...]:
-    """The earlier (up to ``on``) stored expenses of a grant to one payee (see :func:`payments_to_payees`)."""
+def same_payee_before(grant_id: int, payee_name: str | None, on: date_, exclude: int | None = None,
+                      reads: tuple | None = None) -> tuple[rules.PriorPayment, ...]:
+    """The earlier (up to ``on``) stored expenses of a grant to one payee (see :func:`payments_to_payees`);
+    with ``reads`` (``Policy.prior_payment_reads``) only those some rule of the policy can use — the
+    purposes it counts, within its look-back — so a long-lived grant's history is not read on every expense."""
     if not payee_name or not payee_name.strip():
         return ()
-    found = payments_to_payees({(grant_id, payee_name.strip())})[(grant_id, payee_name.strip())]
+    only = None
+    if reads is not None:
+        if not reads:
+            return ()
+        only = and_(Expense.expense_date <= on, or_(*(
+            Expense.purpose.in_(sorted(purposes)) if days is None
+            else and_(Expense.purpose.in_(sorted(purposes)), Expense.expense_date >= on - timedelta(days=days))
+            for purposes, days in reads)))
+    found = payments_to_payees({(grant_id, payee_name.strip())}, only)[(grant_id, payee_name.strip())]
     return tuple(p for p in found if p.expense_date <= on and p.id != exclude)
 
 

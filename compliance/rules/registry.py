@@ -32,6 +32,10 @@ class KindSpec:
     # an institution's layer may only tighten a kind's figures: every number it states must be ≤ the national
     # one, except the params named here, where a larger number is the stricter one (a longer look-back window)
     larger_is_stricter: frozenset = frozenset()
+    # a kind that reads earlier payments to the same payee (``Context.same_payee_before``) says which:
+    # params → (purpose codes, look-back in days or None for the grant's whole life), so the look-up
+    # fetches only the rows some rule can use
+    prior_payments: Callable[[Any], tuple[frozenset, int | None]] | None = None
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -57,12 +61,13 @@ KINDS: dict[str, KindSpec] = {k.name: k for k in (
     KindSpec("cash_limit", EXPENSE, cash.compile_cash, cash.check_cash),
     KindSpec("procurement_threshold", EXPENSE, procurement.compile_threshold, procurement.check_threshold),
     KindSpec("procurement_split", EXPENSE, procurement.compile_split, procurement.check_split,
-             larger_is_stricter=frozenset({"window_days"})),
+             larger_is_stricter=frozenset({"window_days"}), prior_payments=lambda p: (p.purposes, p.window_days)),
     KindSpec("labour_recipient", EXPENSE, labour.compile_recipient, labour.check_recipient),
     KindSpec("hired_pay", EXPENSE, labour.compile_hired, labour.check_hired),
     KindSpec("fee_basis", EXPENSE, labour.compile_fee_basis, labour.check_fee_basis),
     KindSpec("indirect_double_charge", EXPENSE, indirect.compile_double, indirect.check_double),
-    KindSpec("partner_transfer", EXPENSE, partners.compile_partner, partners.check_partner),
+    KindSpec("partner_transfer", EXPENSE, partners.compile_partner, partners.check_partner,
+             prior_payments=lambda p: (p.purposes, None)),
     KindSpec("disbursed_funds", EXPENSE, no_params, categories.check_disbursed),
     KindSpec("equity_use_of_funds", EXPENSE, categories.compile_equity, categories.check_equity),
     KindSpec("subsidy_eligibility", SUBSIDY, categories.compile_subsidy, categories.check_subsidy),
