@@ -54,15 +54,14 @@ def judge_expense(facts: rules.ExpenseFacts, state: GrantState, policy, duplicat
 # --------------------------------------------------------------------------- dry run
 def check_expense(data: dict, user: User) -> tuple[rules.Judgement, "policy_store.VersionRef | None"]:
     """"Can I spend this?" — the verdict without recording anything."""
-    grant, state, version = load_expense_context(data["grant_id"], user, data["expense_date"],
-                                                 data.get("payee_name"), lock=False)
+    grant, state, version, claimed = load_expense_context(data["grant_id"], user, data["expense_date"],
+                                                          data.get("payee_name"), data.get("invoice_no"), lock=False)
     refuse_unbookable(data, grant, state)
     policy = policy_store.compiled(db.session, version) if version else None
     facts = expense_facts(data)
     prior = same_payee_before(grant.id, facts.payee_name, facts.expense_date,
                               reads=policy.prior_payment_reads if policy else ())
-    return judge_expense(facts, state, policy, duplicate_invoice_of(data.get("invoice_no"), user),
-                         same_payee=prior), version
+    return judge_expense(facts, state, policy, claimed, same_payee=prior), version
 
 
 def refuse_unbookable(data: dict, grant: Grant, state: "GrantState") -> None:
@@ -116,15 +115,14 @@ def submit_expense(data: dict, user: User, idempotency_key: str | None = None) -
     try:
         # the answer is the expense as written: kept loaded, not re-read after the commit
         with unit_of_work(keep_loaded=True) as s:
-            grant, state, version = load_expense_context(data["grant_id"], user, data["expense_date"],
-                                                         data.get("payee_name"), lock=True)
+            grant, state, version, claimed = load_expense_context(
+                data["grant_id"], user, data["expense_date"], data.get("payee_name"), data.get("invoice_no"), lock=True)
             refuse_unbookable(data, grant, state)
             policy = policy_store.compiled(db.session, version) if version else None
             facts = expense_facts(data)
             prior = same_payee_before(grant.id, facts.payee_name, facts.expense_date,
                                               reads=policy.prior_payment_reads if policy else ())
-            judgement = judge_expense(facts, state, policy, duplicate_invoice_of(facts.invoice_no, user),
-                                      same_payee=prior)
+            judgement = judge_expense(facts, state, policy, claimed, same_payee=prior)
             expense = Expense(grant_id=grant.id, institution_id=grant.institution_id, researcher_id=data.get("researcher_id"),
                               **{**{f: data.get(f) for f in EXPENSE_FIELDS}, "description": facts.description,
                                  "subject": facts.subject},

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date as date_, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, String, and_, any_, bindparam, exists, false, func, or_, select, true
+from sqlalchemy import Date, String, and_, any_, bindparam, exists, false, func, null, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from budgets.expenses import fields as ef
@@ -216,49 +216,66 @@ def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
     return _state(grant, lines, kind, disbursed_total(grant.id), pi_name, frozenset(salaried))
 
 
-def _context_stmt(lock: bool, with_payee: bool):
+def _context_stmt(with_payee: bool, with_invoice: bool, confined: bool):
     """The grant of one expense with its institution's kind, its PI, the money disbursed, whether the payee
-    is one of the institution's salaried staff, whether it may be under a hold, and the policy version in
-    force on the expense's date — one statement, built once per shape and set of hold providers
-    (parameters: ``grant_id``, ``on``, ``payee``)."""
-    key = (lock, with_payee, holds.provider_count())
+    is one of the institution's salaried staff, whether it may be under a hold, which stored expense already
+    claims its invoice, and the policy version in force on the expense's date — one statement, built once
+    per shape and set of hold providers (parameters: ``grant_id``, ``on``, ``payee``, ``invoice``, ``own``)."""
+    key = (with_payee, with_invoice, confined, holds.provider_count())
     stmt = _CONTEXT_STMTS.get(key)
     if stmt is None:
         pv = policy_store.in_force_stmt(bindparam("on", type_=Date), columns=VersionRef.COLUMNS).subquery()
         salaried = exists().where(Researcher.institution_id == Grant.institution_id, Researcher.salaried.is_(True),
                                   Researcher.name == bindparam("payee", type_=String)) if with_payee else false()
+        claimed, elsewhere = _invoice_claims(confined) if with_invoice else (null(), false())
         stmt = (select(Grant,
                        select(Institution.kind).where(Institution.id == Grant.institution_id).scalar_subquery(),
                        select(Researcher.name).where(Researcher.id == Grant.pi_id).scalar_subquery(),
-                       disbursed_total_of(Grant.id), salaried, holds.holds_probe(Grant.id), *pv.c)
+                       disbursed_total_of(Grant.id), salaried, holds.holds_probe(Grant.id), claimed, elsewhere,
+                       *pv.c)
                 .outerjoin(pv, true()).where(Grant.id == bindparam("grant_id")))
-        if lock:
-            stmt = stmt.with_for_update(of=Grant)
-        stmt = _CONTEXT_STMTS[key] = stmt
+        _CONTEXT_STMTS[key] = stmt
     return stmt
 
 
 _CONTEXT_STMTS: dict = {}
+_LOCK_GRANT = select(Grant.id).where(Grant.id == bindparam("grant_id")).with_for_update()
 
 
-def load_expense_context(grant_id: int, user: User, on: date_, payee: str | None, *, lock: bool
-                         ) -> tuple[Grant, GrantState, "VersionRef | None"]:
-    """One expense's grant (404 unless the caller may see it), everything its verdict depends on, and the
-    version of the policy in force on its date — in two round trips: the grant with its facts and the
-    version, and its budget lines (a third for its holds, when the probe says it has some;
-    ``load_grant_state`` is the import's way, grant by grant).
+def _invoice_claims(confined: bool):
+    """The first stored, non-rejected expense claiming the invoice that the caller may see, and whether
+    one the caller may not see claims it (as :func:`invoices_on_file` answers for many numbers)."""
+    live = (Expense.invoice_no == bindparam("invoice", type_=String), Expense.status != ExpenseStatus.REJECTED)
+    own = Expense.institution_id == bindparam("own")
+    claimed = select(Expense.id).where(*live, *((own,) if confined else ())).order_by(Expense.id).limit(1)
+    return claimed.scalar_subquery(), exists().where(*live, ~own) if confined else false()
 
-    With ``lock`` the grant row and then its lines are locked, in that order, as every booking does. Of
+
+def load_expense_context(grant_id: int, user: User, on: date_, payee: str | None, invoice_no: str | None = None,
+                         *, lock: bool) -> tuple[Grant, GrantState, "VersionRef | None", "int | Elsewhere | None"]:
+    """One expense's grant (404 unless the caller may see it), everything its verdict depends on, the
+    version of the policy in force on its date and the expense already claiming its invoice — in two
+    round trips: the grant with its facts, and its budget lines (a third for its holds, when the probe says
+    it has some; ``load_grant_state`` is the import's way, grant by grant).
+
+    With ``lock`` the grant row and then its lines are locked, in that order, as every booking does; the
+    grant's lock is a statement of its own, so what is read with the grant is read after it is held (a
+    PostgreSQL statement reads what was committed when it began, even if it then waited for a lock). Of
     the institution's salaried staff only the payee is looked up: that is all the labour rule asks."""
     name = (payee or "").strip()
-    row = db.session.execute(_context_stmt(lock, bool(name)), {"grant_id": grant_id, "on": on, "payee": name}
+    own = confined_to(user)
+    if lock and db.session.get_bind().dialect.name != "sqlite":   # SQLite: BEGIN IMMEDIATE already holds it
+        db.session.execute(_LOCK_GRANT, {"grant_id": grant_id})
+    row = db.session.execute(_context_stmt(bool(name), bool(invoice_no), own is not None),
+                             {"grant_id": grant_id, "on": on, "payee": name, "invoice": invoice_no, "own": own}
                              ).one_or_none()
     grant = visible_grant(row[0] if row else None, grant_id, user)
-    _grant, kind, pi_name, disbursed, salaried, held, pv_id, pv_set, pv_version, pv_hash = row
+    _grant, kind, pi_name, disbursed, salaried, held, claimed, elsewhere, pv_id, pv_set, pv_version, pv_hash = row
     lines = {l.subject.value: l for l in lines_of(grant.id, for_update=lock)}
     state = _state(grant, lines, kind, Decimal(disbursed), pi_name, frozenset([name]) if salaried else frozenset(),
                    held=bool(held))
-    return grant, state, VersionRef(pv_id, pv_set, pv_version, pv_hash) if pv_id is not None else None
+    version = VersionRef(pv_id, pv_set, pv_version, pv_hash) if pv_id is not None else None
+    return grant, state, version, claimed if claimed is not None else (ELSEWHERE if elsewhere else None)
 
 
 def _state(grant: Grant, lines: dict, kind, disbursed: Decimal, pi_name: str, salaried: frozenset,
