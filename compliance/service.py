@@ -5,7 +5,9 @@ expense is a use case of the money and lives in ``budgets.expenses.service``.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select
 
 from compliance import policy as policy_store
 from compliance.models import PolicyVersion
@@ -25,6 +27,18 @@ def sync_policies() -> list[PolicyVersion]:
 def policy_version_on(on: date) -> tuple[PolicyVersion | None, "policy_store.Policy | None"]:
     """The policy version in force on a date and its compiled policy (both None when there is none)."""
     return policy_store.in_force(db.session, on)
+
+
+def warm_policy_cache(on: date, days: int = 366) -> int:
+    """Compile the active versions in force from ``days`` before ``on`` to ``on`` — what nearly every
+    expense is judged by — into the policy cache, so a new server's first callers do not each wait the
+    second a compile takes. Returns how many were compiled."""
+    versions = db.session.scalars(select(PolicyVersion).where(
+        PolicyVersion.status == "active", PolicyVersion.effective_from <= on,
+        or_(PolicyVersion.effective_to.is_(None), PolicyVersion.effective_to >= on - timedelta(days=days)))).all()
+    for version in versions:
+        policy_store.policy_for(version)
+    return len(versions)
 
 
 def check_grant_programme(data: dict, grant) -> None:

@@ -151,3 +151,20 @@ def register_commands(app: Flask) -> None:
     from grants.cli import grants_cli  # composes every package's commands
 
     app.cli.add_command(grants_cli)
+
+
+def warm_caches(app: Flask) -> None:
+    """Before a server takes its first request: compile the policies in force (about a second each), so
+    no caller waits for it. A database not yet reachable only leaves the cache cold (/readyz says so)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from compliance.service import warm_policy_cache
+    from grants.db import today
+
+    with app.app_context():
+        try:
+            warm_policy_cache(today())
+        except SQLAlchemyError as e:
+            logging.getLogger(__name__).warning("policy cache not warmed: %s", e)
+        finally:
+            db.session.remove()

@@ -155,8 +155,10 @@ def run_gunicorn(options: dict) -> None:
                     self.cfg.set(key, value)
 
         def load(self):
-            from grants.app import create_app
+            from grants.app import create_app, warm_caches
 
-            return create_app()
+            app = create_app()
+            warm_caches(app)   # before the worker takes its first request
+            return app
 
     GrantsApplication().run()

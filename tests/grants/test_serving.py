@@ -268,3 +268,15 @@ def test_console_deactivates_a_user_and_resets_a_password(app, db):
     db.session.expire_all()
     assert user.active is False and user.session_version == 2
     assert accounts.authenticate(user.username, "brand-new-pass-1") is None
+
+
+def test_a_new_server_compiles_the_policies_in_force_before_its_first_request(app, db, monkeypatch):
+    from compliance import policy as policy_store
+    from grants.app import warm_caches
+    from grants.db import today
+
+    monkeypatch.setattr(policy_store, "_CACHE", {})
+    version = policy_store.version_in_force(db.session, today())   # (reads the row; compiles nothing)
+    assert version.content_hash not in policy_store._CACHE
+    warm_caches(app)
+    assert version.content_hash in policy_store._CACHE
