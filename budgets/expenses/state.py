@@ -216,12 +216,13 @@ def load_grant_state(grant: Grant, *, lock: bool) -> GrantState:
     return _state(grant, lines, kind, disbursed_total(grant.id), pi_name, frozenset(salaried))
 
 
-def _context_stmt(with_payee: bool, with_invoice: bool, confined: bool):
+def _context_stmt(with_payee: bool, with_invoice: bool, confined: bool, with_lines: bool):
     """The grant of one expense with its institution's kind, its PI, the money disbursed, whether the payee
     is one of the institution's salaried staff, whether it may be under a hold, which stored expense already
-    claims its invoice, and the policy version in force on the expense's date — one statement, built once
-    per shape and set of hold providers (parameters: ``grant_id``, ``on``, ``payee``, ``invoice``, ``own``)."""
-    key = (with_payee, with_invoice, confined, holds.provider_count())
+    claims its invoice, the policy version in force on the expense's date and (``with_lines``, when they
+    need no lock) its budget lines, a row each — one statement, built once per shape and set of hold
+    providers (parameters: ``grant_id``, ``on``, ``payee``, ``invoice``, ``own``)."""
+    key = (with_payee, with_invoice, confined, with_lines, holds.provider_count())
     stmt = _CONTEXT_STMTS.get(key)
     if stmt is None:
         pv = policy_store.in_force_stmt(bindparam("on", type_=Date), columns=VersionRef.COLUMNS).subquery()
@@ -233,7 +234,10 @@ def _context_stmt(with_payee: bool, with_invoice: bool, confined: bool):
                        select(Researcher.name).where(Researcher.id == Grant.pi_id).scalar_subquery(),
                        disbursed_total_of(Grant.id), salaried, holds.holds_probe(Grant.id), claimed, elsewhere,
                        *pv.c)
-                .outerjoin(pv, true()).where(Grant.id == bindparam("grant_id")))
+                .outerjoin_from(Grant, pv, true()).where(Grant.id == bindparam("grant_id")))
+        if with_lines:
+            stmt = stmt.add_columns(BudgetLine).outerjoin_from(Grant, BudgetLine, BudgetLine.grant_id == Grant.id)\
+                .order_by(BudgetLine.id)
         _CONTEXT_STMTS[key] = stmt
     return stmt
 
@@ -254,9 +258,10 @@ def _invoice_claims(confined: bool):
 def load_expense_context(grant_id: int, user: User, on: date_, payee: str | None, invoice_no: str | None = None,
                          *, lock: bool) -> tuple[Grant, GrantState, "VersionRef | None", "int | Elsewhere | None"]:
     """One expense's grant (404 unless the caller may see it), everything its verdict depends on, the
-    version of the policy in force on its date and the expense already claiming its invoice — in two
-    round trips: the grant with its facts, and its budget lines (a third for its holds, when the probe says
-    it has some; ``load_grant_state`` is the import's way, grant by grant).
+    version of the policy in force on its date and the expense already claiming its invoice — in one round
+    trip for a dry run, and for a booking three: the grant's lock, the grant with its facts, its budget
+    lines locked (one more for its holds, when the probe says it has some; ``load_grant_state`` is the
+    import's way, grant by grant).
 
     With ``lock`` the grant row and then its lines are locked, in that order, as every booking does; the
     grant's lock is a statement of its own, so what is read with the grant is read after it is held (a
@@ -266,12 +271,15 @@ def load_expense_context(grant_id: int, user: User, on: date_, payee: str | None
     own = confined_to(user)
     if lock and db.session.get_bind().dialect.name != "sqlite":   # SQLite: BEGIN IMMEDIATE already holds it
         db.session.execute(_LOCK_GRANT, {"grant_id": grant_id})
-    row = db.session.execute(_context_stmt(bool(name), bool(invoice_no), own is not None),
-                             {"grant_id": grant_id, "on": on, "payee": name, "invoice": invoice_no, "own": own}
-                             ).one_or_none()
-    grant = visible_grant(row[0] if row else None, grant_id, user)
-    _grant, kind, pi_name, disbursed, salaried, held, claimed, elsewhere, pv_id, pv_set, pv_version, pv_hash = row
-    lines = {l.subject.value: l for l in lines_of(grant.id, for_update=lock)}
+    rows = db.session.execute(_context_stmt(bool(name), bool(invoice_no), own is not None, not lock),
+                              {"grant_id": grant_id, "on": on, "payee": name, "invoice": invoice_no, "own": own}
+                              ).all()
+    grant = visible_grant(rows[0][0] if rows else None, grant_id, user)
+    _grant, kind, pi_name, disbursed, salaried, held, claimed, elsewhere, pv_id, pv_set, pv_version, pv_hash = rows[0][:12]
+    if lock:
+        lines = {l.subject.value: l for l in lines_of(grant.id, for_update=True)}
+    else:
+        lines = {r[12].subject.value: r[12] for r in rows if r[12] is not None}
     state = _state(grant, lines, kind, Decimal(disbursed), pi_name, frozenset([name]) if salaried else frozenset(),
                    held=bool(held))
     version = VersionRef(pv_id, pv_set, pv_version, pv_hash) if pv_id is not None else None
